@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make run` and `make test`. Both do the whole set-up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test setup lint pytest translations extract-messages clean demo
+
+## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+## make test: set up, then lint and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: setup lint pytest
+
+setup: $(VENV)/.installed static/vendor/htmx.min.js translations
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres,redis,s3]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -f -d artisan_market/translations 2>&1 | grep -v '^$$' || true
+	@test -f artisan_market/translations/ar/LC_MESSAGES/messages.mo
+
+## after changing user-facing strings: refresh the catalogue, then translate the new Arabic entries
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o artisan_market/translations/messages.pot .
+	$(BIN)/pybabel update -i artisan_market/translations/messages.pot -d artisan_market/translations --no-fuzzy-matching
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

@@ -1,0 +1,123 @@
+"""Artisan Market · سوق الحرفيات: create_app() builds the whole site."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from artisan_market import database  # noqa: F401  (registers the SQLite engine events)
+from artisan_market.config import check_production_safety, load_config
+from artisan_market.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(load_config(app.instance_path, config))
+    check_production_safety(app.debug, app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_templates(app)
+
+    from artisan_market import cli, errors, security
+
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from artisan_market.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from artisan_market.accounts import bp as accounts_bp
+    from artisan_market.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+
+
+@cache
+def _file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_wtf.csrf import generate_csrf
+
+    from artisan_market import i18n
+    from artisan_market.egypt import craft_name, governorate_name
+
+    def static_url(filename: str) -> str:
+        """A static file's URL with its content hash, so it can be cached for a year."""
+        path = Path(app.static_folder) / filename
+        version = _file_digest(str(path)) if path.exists() else "0"
+        return url_for("static", filename=filename, v=version)
+
+    def field_attrs(field) -> dict[str, str]:
+        """aria-describedby/aria-invalid tying a field to its hint and its errors."""
+        ids = []
+        if field.description:
+            ids.append(f"{field.id}-hint")
+        if field.errors:
+            ids.append(f"{field.id}-error")
+        attrs = {"aria-describedby": " ".join(ids)} if ids else {}
+        if field.errors:
+            attrs["aria-invalid"] = "true"
+        return attrs
+
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        field_attrs=field_attrs,
+        current_locale=i18n.current_locale,
+        text_direction=i18n.text_direction,
+        LOCALE_NAMES=i18n.LOCALE_NAMES,
+        csrf_token=generate_csrf,
+    )
+    app.jinja_env.filters.update(
+        money=i18n.format_money,
+        number=i18n.format_number,
+        day=i18n.format_day,
+        moment=i18n.format_moment,
+        governorate=governorate_name,
+        craft=craft_name,
+    )
+    # A year for hashed static URLs; a short time for anything else.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None
+
+    def get_send_file_max_age(filename):
+        from flask import request
+
+        return 31536000 if request.args.get("v") else 300
+
+    app.get_send_file_max_age = get_send_file_max_age

@@ -1,0 +1,107 @@
+"""Configuration from the environment, with defaults that run on one machine.
+
+Every setting can come from an environment variable of the same name (see `.env.example`).
+`load_config` is called by `create_app`; a test passes overrides as a mapping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+# Placeholders people copy from examples; production refuses them as secrets.
+_NOT_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "please-change-me"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration would run the site unsafely; the message says what to set."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """A secret generated once and kept in instance/, so sessions survive a restart."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Created with 0600 so only the app's user can read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the settings mapping: environment first, then `overrides` (tests)."""
+    overrides = dict(overrides or {})
+    instance = Path(instance_path)
+    production = (overrides.get("APP_ENV") or os.environ.get("APP_ENV", "development")) == (
+        "production"
+    )
+    redis_url = overrides.get("REDIS_URL", os.environ.get("REDIS_URL", ""))
+
+    config: dict[str, Any] = {
+        "APP_ENV": "production" if production else "development",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'artisan_market.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # Sessions: one signed cookie, kept for a month so an artisan on a shared phone
+        # is not asked for her password every day; HttpOnly and SameSite=Lax always,
+        # Secure whenever the site is served over HTTPS (production).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_NAME": "am_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Photos are the largest uploads; a broken 30 MB upload gets the friendly 413 page.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "BABEL_DEFAULT_LOCALE": "ar",
+        "BABEL_DEFAULT_TIMEZONE": "Africa/Cairo",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "artisan_market"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        "SET_PASSWORD_LINK_DAYS": int(os.environ.get("SET_PASSWORD_LINK_DAYS", 7)),
+        # Number of proxies in front of the app that set X-Forwarded-For/-Proto (0 = none).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance / "media"),
+    }
+    config.update(overrides)
+
+    secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY", "")
+    if production:
+        if secret.strip().lower() in _NOT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "APP_ENV=production needs SECRET_KEY set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
+                "print(secrets.token_hex(32))')."
+            )
+    elif not secret:
+        secret = _instance_secret_key(instance)
+    config["SECRET_KEY"] = secret
+    return config
+
+
+def check_production_safety(app_debug: bool, config: dict[str, Any]) -> None:
+    """Refuse to serve production traffic with the debugger on."""
+    if config["APP_ENV"] == "production" and app_debug:
+        raise ConfigError("APP_ENV=production refuses to start with debug on (unset FLASK_DEBUG).")

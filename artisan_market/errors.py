@@ -1,0 +1,84 @@
+"""Error pages in the page's language, for people and for htmx alike. Never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from artisan_market.extensions import db
+
+MESSAGES = {
+    400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
+    403: (
+        _l("This page is not for your account"),
+        _l("If you think it should be, ask a coordinator."),
+    ),
+    404: (_l("We could not find this page"), _l("The link may be old or mistyped.")),
+    405: (_l("This action is not possible here"), _l("Go back and use the buttons on the page.")),
+    413: (
+        _l("The file is too big"),
+        _l("Choose a smaller photo (under %(mb)d MB) and try again."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("Wait a few minutes, then try again. This protects your account."),
+    ),
+    500: (_l("Something went wrong on our side"), _l("We have been told. Please try again soon.")),
+}
+
+
+# Both languages, no template, no database: for when even the error page cannot render.
+FALLBACK_500 = (
+    '<!doctype html><html lang="ar" dir="rtl"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>خطأ · Error</title><h1>حدث خطأ عندنا، حاولي مرة أخرى بعد قليل.</h1>"
+    '<p lang="en" dir="ltr">Something went wrong on our side. Please try again soon.</p>'
+    '<p><a href="/">الصفحة الرئيسية · Home</a></p></html>'
+)
+
+
+def render_error(code: int, *, detail: str | None = None):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    if detail is None:
+        mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        detail = str(message) % {"mb": mb} if code == 413 else str(message)
+    # A 5xx page shows no account menu: loading the account may be what failed.
+    try:
+        page = render_template(
+            "errors/error.html", code=code, title=title, message=detail, plain=code >= 500
+        )
+    except Exception:  # the error page itself failed: answer with the plainest page there is
+        if code < 500:
+            raise
+        current_app.logger.exception("error page failed to render")
+        page = FALLBACK_500
+    return page, code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, detail=str(_l("This form has expired. Reload the page and send it again."))
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code == 429 and request.endpoint == "accounts.login":
+            from artisan_market.accounts.forms import LoginForm
+
+            form = LoginForm(meta={"csrf": False})
+            form.password.errors = [
+                str(_l("Too many log-in attempts. Wait 15 minutes, then try again."))
+            ]
+            return render_template("accounts/login.html", form=form), 429
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error):
+        db.session.rollback()
+        return render_error(500)

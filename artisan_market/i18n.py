@@ -1,0 +1,70 @@
+"""Which language a page is in, and numbers, money and dates formatted for it.
+
+Arabic is the default; English is the second language. The choice is kept in a cookie
+(for everyone) and on the account (so it follows her to another phone).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel import numbers
+from flask import request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+LOCALES = ("ar", "en")
+DEFAULT_LOCALE = "ar"
+LANG_COOKIE = "lang"
+LOCALE_NAMES = {"ar": "العربية", "en": "English"}
+
+
+def select_locale() -> str:
+    """The account's language, else the cookie's, else Arabic."""
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def text_direction() -> str:
+    return "rtl" if current_locale() == "ar" else "ltr"
+
+
+def _numbering() -> str:
+    # Arabic pages use Arabic-Indic digits (١٢٣), as Egyptian schoolbooks and newspapers do.
+    return "arab" if current_locale() == "ar" else "latn"
+
+
+def format_number(value: int | Decimal) -> str:
+    return numbers.format_decimal(value, locale=get_locale(), numbering_system=_numbering())
+
+
+def format_money(minor_units: int, currency: str = "EGP") -> str:
+    """Piastres (an int) as money in the page's language: ‏١٬٢٥٠٫٥٠ ج.م.‏ / EGP 1,250.50."""
+    if not isinstance(minor_units, int):
+        raise TypeError("money is an integer count of minor units")
+    amount = Decimal(minor_units) / Decimal(100)
+    return numbers.format_currency(
+        amount, currency, locale=get_locale(), numbering_system=_numbering()
+    )
+
+
+def format_day(value) -> str:
+    return format_date(value, "long")
+
+
+def format_moment(value) -> str:
+    return format_datetime(value, "medium")
+
+
+def digits_to_ascii(text: str) -> str:
+    """٠١٢٣٤٥٦٧٨٩ and ۰۱۲۳۴۵۶۷۸۹ → 0123456789, for fields that take numbers."""
+    return text.translate(_DIGITS)
+
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")

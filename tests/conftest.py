@@ -1,0 +1,227 @@
+"""Fixtures for the whole suite: the app on each database, clients, people.
+
+Every test runs on SQLite; when TEST_DATABASE_URL is set (CI always sets it), every test
+runs again on PostgreSQL. The schema is built by the Alembic revisions themselves, once per
+database, and emptied after each test.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from artisan_market import create_app
+from artisan_market.accounts import services
+from artisan_market.accounts.models import Role, User, VerificationStatus
+from artisan_market.extensions import db
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "a good long test password"
+
+BACKENDS = ["sqlite"]
+if os.environ.get("TEST_DATABASE_URL"):
+    BACKENDS.append("postgresql")
+
+
+def _migrate(url: str, instance_path: str) -> None:
+    """Build the schema from the migrations, as `flask db upgrade` does in production."""
+    from flask_migrate import upgrade
+
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+    app = create_app(_settings(url, instance_path))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _settings(url: str, instance_path: str, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MEDIA_ROOT": os.path.join(instance_path, "media"),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated database: a SQLite file, or the PostgreSQL of TEST_DATABASE_URL."""
+    instance = tmp_path_factory.mktemp(f"instance-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{instance / 'test.sqlite3'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    _migrate(url, str(instance))
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra settings; tables are emptied after."""
+    apps: list[Flask] = []
+
+    def build(**extra) -> Flask:
+        app = create_app(_settings(database_url, str(tmp_path), **extra))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    _empty_tables(database_url)
+
+
+def _empty_tables(url: str) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')  # noqa: S608 (our own names)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path) -> Iterator[Flask]:
+    """An app on its own migrated SQLite file, for what only SQLite has (pragmas, locking)."""
+    url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    _migrate(url, str(tmp_path))
+    app = create_app(_settings(url, str(tmp_path)))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+class Client(FlaskClient):
+    """A browser-like client: `submit` posts a form with the CSRF token the page carries."""
+
+    _token = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def open(self, *args, **kwargs):
+        # Flask would reuse the test's app context for the request, and with it `g`, the
+        # cached locale and the test's database session. Run each request in an empty
+        # context instead, as a server does, and let the test read what it committed after.
+        db.session.remove()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.remove()
+
+    def csrf_token(self, page: str = "/") -> str:
+        html = self.get(page).get_data(as_text=True)
+        match = self._token.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str = "/", **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(page))
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> Client:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_counter = itertools.count(1)
+
+
+def _unique_phone() -> str:
+    return f"+2010{next(_counter) + 10_000_000:08d}"
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., User]:
+    """A saved account; any field can be given (password defaults to PASSWORD)."""
+
+    def make(role: Role = Role.BUYER, **kw) -> User:
+        kw.setdefault("name", f"{role.value} {next(_counter)}")
+        kw.setdefault("phone", _unique_phone())
+        kw.setdefault("email", None)
+        kw.setdefault("password", PASSWORD)
+        user = services.register(role=role, **kw)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_artisan(app) -> Callable[..., User]:
+    """A saved artisan with her profile (pending unless verified=True)."""
+
+    def make(verified: bool = False, **kw) -> User:
+        details = services.ArtisanDetails(
+            display_name=kw.pop("display_name", "نادية"),
+            governorate=kw.pop("governorate", "ASN"),
+            village=kw.pop("village", "غرب سهيل"),
+            craft=kw.pop("craft", "basketry"),
+            story=kw.pop("story", "أصنع السلال."),
+        )
+        kw.setdefault("name", f"حرفية {next(_counter)}")
+        kw.setdefault("phone", _unique_phone())
+        kw.setdefault("email", None)
+        kw.setdefault("password", PASSWORD)
+        user = services.register_artisan(details=details, **kw)
+        if verified:
+            user.artisan_profile.verification = VerificationStatus.VERIFIED
+        db.session.commit()
+        return user
+
+    return make
+
+
+def log_in(client: FlaskClient, user: User) -> None:
+    """Put `user` in the client's session, as a successful log-in does."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def login_as(client, make_user, make_artisan) -> Callable[..., User]:
+    """login_as("coordinator") → a new coordinator, logged in on `client`."""
+
+    def login(role: str | Role, **kw) -> User:
+        role = Role(role)
+        user = make_artisan(**kw) if role is Role.ARTISAN else make_user(role, **kw)
+        log_in(client, user)
+        return user
+
+    return login
