@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The site. `config` overrides settings (tests); INSTANCE_PATH moves instance/."""
+    instance_path = (
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("INSTANCE_PATH")
+        or str(ROOT / "instance")
+    )
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
-        instance_relative_config=True,
+        instance_path=os.path.abspath(instance_path),
     )
     app.config.from_mapping(load_config(app.instance_path, config))
     check_production_safety(app.debug, app.config)

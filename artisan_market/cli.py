@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from artisan_market.accounts import services
 from artisan_market.accounts.models import Role, User, VerificationStatus
@@ -12,7 +13,7 @@ from artisan_market.accounts.passwords import MIN_LENGTH, is_common
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.extensions import db
 
-users_cli = click.Group("users", help="Manage accounts.")
+users_cli = AppGroup("users", help="Manage accounts.")
 
 
 @users_cli.command("create")
@@ -100,6 +101,7 @@ DEMO_PEOPLE = [
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Demo accounts for every role, on an empty database only (safe to run twice)."""
     if current_app.config["APP_ENV"] == "production":

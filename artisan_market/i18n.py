@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel import numbers
-from flask import request
+from flask import has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -20,7 +20,13 @@ LOCALE_NAMES = {"ar": "العربية", "en": "English"}
 
 
 def select_locale() -> str:
-    """The account's language, else the cookie's, else Arabic."""
+    """The account's language, else the cookie's, else Arabic.
+
+    Outside a request (command-line tools) English: operators read the CLI in English, and
+    anything sent to a person from there uses `force_locale` with her own language.
+    """
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     chosen = request.cookies.get(LANG_COOKIE)
@@ -40,8 +46,15 @@ def _numbering() -> str:
     return "arab" if current_locale() == "ar" else "latn"
 
 
+def _localise_digits(text: str) -> str:
+    # Babel gives the Arabic separators (٬ ٫) but leaves the digits Latin.
+    return text.translate(_TO_ARABIC_INDIC) if _numbering() == "arab" else text
+
+
 def format_number(value: int | Decimal) -> str:
-    return numbers.format_decimal(value, locale=get_locale(), numbering_system=_numbering())
+    return _localise_digits(
+        numbers.format_decimal(value, locale=get_locale(), numbering_system=_numbering())
+    )
 
 
 def format_money(minor_units: int, currency: str = "EGP") -> str:
@@ -49,17 +62,21 @@ def format_money(minor_units: int, currency: str = "EGP") -> str:
     if not isinstance(minor_units, int):
         raise TypeError("money is an integer count of minor units")
     amount = Decimal(minor_units) / Decimal(100)
-    return numbers.format_currency(
-        amount, currency, locale=get_locale(), numbering_system=_numbering()
+    # English would print "EGP1,250.50"; a space reads better.
+    pattern = "¤\xa0#,##0.00" if current_locale() == "en" else None
+    return _localise_digits(
+        numbers.format_currency(
+            amount, currency, format=pattern, locale=get_locale(), numbering_system=_numbering()
+        )
     )
 
 
 def format_day(value) -> str:
-    return format_date(value, "long")
+    return _localise_digits(format_date(value, "long"))
 
 
 def format_moment(value) -> str:
-    return format_datetime(value, "medium")
+    return _localise_digits(format_datetime(value, "medium"))
 
 
 def digits_to_ascii(text: str) -> str:
@@ -68,3 +85,4 @@ def digits_to_ascii(text: str) -> str:
 
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_TO_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

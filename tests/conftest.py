@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from artisan_market import create_app
@@ -53,6 +53,7 @@ def _settings(url: str, instance_path: str, **extra) -> dict:
         "SECRET_KEY": TEST_SECRET,
         "SQLALCHEMY_DATABASE_URI": url,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "INSTANCE_PATH": instance_path,
         "MEDIA_ROOT": os.path.join(instance_path, "media"),
         **extra,
     }
@@ -129,12 +130,15 @@ class Client(FlaskClient):
     def open(self, *args, **kwargs):
         # Flask would reuse the test's app context for the request, and with it `g`, the
         # cached locale and the test's database session. Run each request in an empty
-        # context instead, as a server does, and let the test read what it committed after.
-        db.session.remove()
+        # context instead, as a server does. Ending the test's transaction around it lets
+        # the test see what the request committed (its objects stay attached, expired).
+        if has_app_context():
+            db.session.commit()
         try:
             return contextvars.Context().run(super().open, *args, **kwargs)
         finally:
-            db.session.remove()
+            if has_app_context():
+                db.session.commit()
 
     def csrf_token(self, page: str = "/") -> str:
         html = self.get(page).get_data(as_text=True)
@@ -170,7 +174,8 @@ def _unique_phone() -> str:
 def make_user(app) -> Callable[..., User]:
     """A saved account; any field can be given (password defaults to PASSWORD)."""
 
-    def make(role: Role = Role.BUYER, **kw) -> User:
+    def make(role: Role | str = Role.BUYER, **kw) -> User:
+        role = Role(role)
         kw.setdefault("name", f"{role.value} {next(_counter)}")
         kw.setdefault("phone", _unique_phone())
         kw.setdefault("email", None)
