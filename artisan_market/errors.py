@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
 
             form = LoginForm(meta={"csrf": False})
             form.password.errors = [
-                str(_l("Too many log-in attempts. Wait 15 minutes, then try again."))
+                str(_l("Too many log-in attempts. Wait a few minutes, then try again."))
             ]
             return render_template("accounts/login.html", form=form), 429
         return render_error(error.code)

@@ -8,6 +8,7 @@ database, and emptied after each test.
 from __future__ import annotations
 
 import contextvars
+import functools
 import itertools
 import os
 import re
@@ -21,6 +22,7 @@ from flask.testing import FlaskClient
 from artisan_market import create_app
 from artisan_market.accounts import services
 from artisan_market.accounts.models import Role, User, VerificationStatus
+from artisan_market.accounts.passwords import hash_password
 from artisan_market.extensions import db
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -166,6 +168,24 @@ def runner(app):
 _counter = itertools.count(1)
 
 
+@functools.cache
+def _password_hash(password: str) -> str:
+    # argon2id costs ~40 ms by design; hash each test password once per run, not per user.
+    return hash_password(password)
+
+
+def _save(role: Role, password: str | None, register: Callable[..., User], **kw) -> User:
+    user = (
+        register(password=None, **kw)
+        if role is Role.ARTISAN
+        else register(role=role, password=None, **kw)
+    )
+    if password:
+        user.password_hash = _password_hash(password)
+    db.session.commit()
+    return user
+
+
 def _unique_phone() -> str:
     return f"+2010{next(_counter) + 10_000_000:08d}"
 
@@ -179,10 +199,8 @@ def make_user(app) -> Callable[..., User]:
         kw.setdefault("name", f"{role.value} {next(_counter)}")
         kw.setdefault("phone", _unique_phone())
         kw.setdefault("email", None)
-        kw.setdefault("password", PASSWORD)
-        user = services.register(role=role, **kw)
-        db.session.commit()
-        return user
+        password = kw.pop("password", PASSWORD)
+        return _save(role, password, services.register, **kw)
 
     return make
 
@@ -202,11 +220,11 @@ def make_artisan(app) -> Callable[..., User]:
         kw.setdefault("name", f"حرفية {next(_counter)}")
         kw.setdefault("phone", _unique_phone())
         kw.setdefault("email", None)
-        kw.setdefault("password", PASSWORD)
-        user = services.register_artisan(details=details, **kw)
+        password = kw.pop("password", PASSWORD)
+        user = _save(Role.ARTISAN, password, services.register_artisan, details=details, **kw)
         if verified:
             user.artisan_profile.verification = VerificationStatus.VERIFIED
-        db.session.commit()
+            db.session.commit()
         return user
 
     return make

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Optional, ValidationError
 
 from artisan_market.accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.egypt import CRAFTS, GOVERNORATES
+from artisan_market.forms import Form, Length
 
 
 def _strip(value):
@@ -56,7 +56,7 @@ def password_field(label):
             Length(
                 min=MIN_LENGTH,
                 max=MAX_LENGTH,
-                message=_l("The password must be %(min)d to %(max)d characters long."),
+                message=_l("The password must be %(min)s to %(max)s characters long."),
             ),
             GoodPassword(),
         ],
@@ -70,7 +70,7 @@ def name_field(label=None):
         filters=[_strip],
         validators=[
             DataRequired(message=_l("Enter your name.")),
-            Length(max=120, message=_l("Keep it under %(max)d characters.")),
+            Length(max=120, message=_l("Keep it under %(max)s characters.")),
         ],
         render_kw={"autocomplete": "name"},
     )
@@ -109,7 +109,7 @@ def _choices(mapping, prompt) -> list[SelectChoice]:
     return [SelectChoice("", prompt), *(SelectChoice(code, name) for code, name in mapping.items())]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField(
         _l("Phone number or email"),
         filters=[_strip],
@@ -129,7 +129,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     """A buyer's account: a phone number or an email (at least one), and a password."""
 
     name = name_field()
@@ -149,7 +149,7 @@ class ArtisanDetailsMixin:
     display_name = StringField(
         _l("Name shown to buyers (optional)"),
         filters=[_strip],
-        validators=[Optional(), Length(max=80, message=_l("Keep it under %(max)d characters."))],
+        validators=[Optional(), Length(max=80, message=_l("Keep it under %(max)s characters."))],
     )
     governorate = SelectField(
         _l("Governorate"),
@@ -162,7 +162,7 @@ class ArtisanDetailsMixin:
         filters=[_strip],
         validators=[
             DataRequired(message=_l("Enter your city or village.")),
-            Length(max=120, message=_l("Keep it under %(max)d characters.")),
+            Length(max=120, message=_l("Keep it under %(max)s characters.")),
         ],
         description=_l("Only coordinators see this."),
     )
@@ -174,7 +174,7 @@ class ArtisanDetailsMixin:
     story = TextAreaField(
         _l("Your story (optional)"),
         filters=[_strip],
-        validators=[Optional(), Length(max=1000, message=_l("Keep it under %(max)d characters."))],
+        validators=[Optional(), Length(max=1000, message=_l("Keep it under %(max)s characters."))],
         description=_l("A few lines for buyers: who you are, how you learnt your craft."),
     )
     photo = FileField(
@@ -184,7 +184,7 @@ class ArtisanDetailsMixin:
     )
 
 
-class ArtisanSignupForm(ArtisanDetailsMixin, FlaskForm):
+class ArtisanSignupForm(ArtisanDetailsMixin, Form):
     """An artisan signs up herself: her phone is required (most have no email)."""
 
     name = name_field()
@@ -193,7 +193,7 @@ class ArtisanSignupForm(ArtisanDetailsMixin, FlaskForm):
     password = password_field(_l("Choose a password (8 characters or more)"))
 
 
-class OnBehalfArtisanForm(ArtisanDetailsMixin, FlaskForm):
+class OnBehalfArtisanForm(ArtisanDetailsMixin, Form):
     """A coordinator creates an artisan's account; she sets her password through a link."""
 
     name = name_field(_l("Her name"))
@@ -201,11 +201,11 @@ class OnBehalfArtisanForm(ArtisanDetailsMixin, FlaskForm):
     email = email_field()
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = password_field(_l("New password (8 characters or more)"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[
@@ -217,5 +217,5 @@ class ChangePasswordForm(FlaskForm):
     password = password_field(_l("New password (8 characters or more)"))
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A button-only POST (log out, language, new link): just the CSRF token."""

@@ -26,11 +26,14 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
 
 
 def display_phone(e164: str | None) -> str:
-    """An Egyptian number the way people say it (010 1234 5678); others internationally."""
+    """An Egyptian mobile the way people say it (010 1234 5678); others internationally."""
     if not e164:
         return ""
     number = phonenumbers.parse(e164, None)
     if number.country_code == 20:
+        national = f"0{number.national_number}"
+        if len(national) == 11:  # mobiles: 01X XXXX XXXX
+            return f"{national[:3]} {national[3:7]} {national[7:]}"
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

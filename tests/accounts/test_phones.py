@@ -42,5 +42,5 @@ def test_other_countries_are_kept_international():
 
 
 def test_display_is_national_for_egypt():
-    assert display_phone("+201012345678") == "010 12345678"
+    assert display_phone("+201012345678") == "010 1234 5678"
     assert display_phone("+442079460958").startswith("+44")

@@ -1,0 +1,50 @@
+"""The base every form of the site uses: text arrives clean, whatever was typed or pasted."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, validators
+
+_KEEP = {"\t", "\n"}
+
+
+def clean_text(value):
+    """Drop control characters (NUL breaks PostgreSQL; others are invisible junk), NFC."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = "".join(ch for ch in value if ch in _KEEP or unicodedata.category(ch) != "Cc")
+    return unicodedata.normalize("NFC", value)
+
+
+class Form(FlaskForm):
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            # Passwords are hashed as typed; everything else is cleaned before validation.
+            if unbound_field.field_class is not PasswordField:
+                options["filters"] = [clean_text, *unbound_field.kwargs.get("filters", ())]
+            return unbound_field.bind(form=form, **options)
+
+
+class Length(validators.Length):
+    """WTForms' Length, with the numbers in its message in the page's digits (٨ or 8).
+
+    Messages use %(min)s, %(max)s and %(length)s.
+    """
+
+    def __call__(self, form, field):
+        length = len(field.data or "")
+        if length >= self.min and (self.max == -1 or length <= self.max):
+            return
+        from artisan_market.i18n import format_number
+
+        raise validators.ValidationError(
+            str(self.message)
+            % {
+                "min": format_number(self.min),
+                "max": format_number(self.max),
+                "length": format_number(length),
+            }
+        )
