@@ -66,11 +66,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from artisan_market import media
     from artisan_market.accounts import bp as accounts_bp
     from artisan_market.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    media.init_app(app)
 
 
 @cache
@@ -83,6 +85,8 @@ def _init_templates(app: Flask) -> None:
 
     from artisan_market import i18n
     from artisan_market.egypt import craft_name, governorate_name
+    from artisan_market.media.services import image as photo_image
+    from artisan_market.media.services import srcset as photo_srcset
 
     def static_url(filename: str) -> str:
         """A static file's URL with its content hash, so it can be cached for a year."""
@@ -105,6 +109,8 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.globals.update(
         static_url=static_url,
         field_attrs=field_attrs,
+        photo_image=photo_image,
+        photo_srcset=photo_srcset,
         current_locale=i18n.current_locale,
         text_direction=i18n.text_direction,
         LOCALE_NAMES=i18n.LOCALE_NAMES,

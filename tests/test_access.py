@@ -24,6 +24,7 @@ Url = str | Callable[[dict], str]
 MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
     ("static", "GET"): ("/static/css/app.css", (200,) * 6),
     ("main.home", "GET"): ("/", (200,) * 6),
+    ("media.serve", "GET"): ("/media/0123456789abcdef0123-640.webp", (404,) * 6),
     ("main.healthz", "GET"): ("/healthz", (200,) * 6),
     ("main.set_language", "POST"): ("/language", (303,) * 6),
     ("accounts.login", "GET"): ("/login", (200, HOME, HOME, HOME, HOME, HOME)),

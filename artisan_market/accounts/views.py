@@ -32,6 +32,8 @@ from artisan_market.accounts.models import ArtisanProfile, PasswordLinkPurpose, 
 from artisan_market.accounts.phones import display_phone, normalise_phone, whatsapp_url
 from artisan_market.extensions import client_address, db, limiter, login_manager
 from artisan_market.i18n import current_locale
+from artisan_market.media.pipeline import PhotoRejected
+from artisan_market.media.services import delete_photo, prepare_photo, save_photo
 from artisan_market.security import roles_required, safe_next
 
 STAFF = (Role.COORDINATOR, Role.ADMIN)
@@ -160,6 +162,48 @@ def _field_error(form, error: services.AccountError) -> None:
         field.errors = [*field.errors, str(error.message)]
 
 
+def _create_artisan(form, *, password, locale, created_by=None, before_commit=None) -> User | None:
+    """An artisan's account, profile and photo, all or nothing.
+
+    Returns None, with the reason on the form, when the photo or a rule refuses. The photo
+    is re-encoded before any database work and its files are removed if the commit fails,
+    so a refusal leaves neither half an account nor an orphan file.
+    """
+    photo = None
+    upload = form.photo.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            photo = prepare_photo(upload.stream)
+        except PhotoRejected as rejected:
+            form.photo.errors = [*form.photo.errors, str(rejected.message)]
+            return None
+    try:
+        user = services.register_artisan(
+            name=form.name.data,
+            phone=form.phone.e164,
+            email=form.email.data or None,
+            password=password,
+            details=_artisan_details(form),
+            created_by=created_by,
+            locale=locale,
+        )
+        if before_commit:
+            before_commit(user)
+    except services.AccountError as error:
+        db.session.rollback()
+        _field_error(form, error)
+        return None
+    record = save_photo(photo) if photo else None
+    user.artisan_profile.photo = record
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        delete_photo(record)
+        raise
+    return user
+
+
 def _artisan_details(form) -> services.ArtisanDetails:
     return services.ArtisanDetails(
         display_name=form.display_name.data or form.name.data,
@@ -177,20 +221,8 @@ def signup_artisan():
         return redirect(url_for("main.home"), 303)
     form = ArtisanSignupForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_artisan(
-                name=form.name.data,
-                phone=form.phone.e164,
-                email=form.email.data or None,
-                password=form.password.data,
-                details=_artisan_details(form),
-                locale=current_locale(),
-            )
-        except services.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
+        user = _create_artisan(form, password=form.password.data, locale=current_locale())
+        if user is not None:
             _start_session(user)
             flash(
                 _(
@@ -290,28 +322,24 @@ def new_artisan():
     """Create an artisan's account for her and show the one-time link to hand her."""
     form = OnBehalfArtisanForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_artisan(
-                name=form.name.data,
-                phone=form.phone.e164,
-                email=form.email.data or None,
-                password=None,
-                details=_artisan_details(form),
-                created_by=current_user._get_current_object(),
-                locale="ar",
+        coordinator = current_user._get_current_object()
+        tokens: list[str] = []
+
+        def invite(user: User) -> None:
+            tokens.append(
+                services.issue_password_link(
+                    user,
+                    purpose=PasswordLinkPurpose.INVITE,
+                    created_by=coordinator,
+                    days=current_app.config["SET_PASSWORD_LINK_DAYS"],
+                )
             )
-            token = services.issue_password_link(
-                user,
-                purpose=PasswordLinkPurpose.INVITE,
-                created_by=current_user._get_current_object(),
-                days=current_app.config["SET_PASSWORD_LINK_DAYS"],
-            )
-        except services.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            return _show_link(user, token, PasswordLinkPurpose.INVITE)
+
+        user = _create_artisan(
+            form, password=None, locale="ar", created_by=coordinator, before_commit=invite
+        )
+        if user is not None:
+            return _show_link(user, tokens[0], PasswordLinkPurpose.INVITE)
     if request.method == "POST":
         return _invalid("accounts/new_artisan.html", form=form)
     return render_template("accounts/new_artisan.html", form=form)

@@ -190,17 +190,21 @@ def _touch_target_problems(page) -> list[str]:
     return problems
 
 
+@pytest.mark.parametrize("screen", [320, 360])
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_phone_layout_fits_and_has_touch_targets(new_page, shot, lang):
-    page = new_page(cookies=[{"name": "lang", "value": lang}])
+def test_phone_layout_fits_and_has_touch_targets(new_page, shot, lang, screen):
+    """At 320 and 360 px wide, nothing scrolls sideways and header targets are ≥ 44 px."""
+    page = new_page(
+        viewport={"width": screen, "height": 740}, cookies=[{"name": "lang", "value": lang}]
+    )
     problems = []
-    for step, path in [("home", "/"), ("signup", "/signup/artisan")]:
+    for step, path in [("home", "/"), ("signup", "/signup/artisan"), ("login", "/login")]:
         page.goto(path)
         expect_language(page, lang, "rtl" if lang == "ar" else "ltr")
-        shot(page, f"{lang}-{step}")
+        shot(page, f"{lang}-{screen}-{step}")
         width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 360:
-            problems.append(f"{path}: the page is {width} px wide on a 360 px screen")
+        if width > screen:
+            problems.append(f"{path}: the page is {width} px wide on a {screen} px screen")
         problems += _touch_target_problems(page)
     assert problems == [], "\n".join(problems)
 
