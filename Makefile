@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup lint pytest translations extract-messages clean demo
+.PHONY: run test setup lint pytest translations extract-messages clean demo bench
 
 ## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
 run: setup
@@ -45,6 +45,10 @@ lint: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(BIN)/pytest
+
+## make bench: time the photo pipeline on 12 MP phone JPEGs against DESIGN.md's budget
+bench: setup
+	$(BIN)/python -m bench.photo_pipeline
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

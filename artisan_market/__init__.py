@@ -11,12 +11,20 @@ from typing import Any
 
 from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from artisan_market import database  # noqa: F401  (registers the SQLite engine events)
 from artisan_market.config import check_production_safety, load_config
 from artisan_market.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class IdConverter(IntegerConverter):
+    """A database id in a URL: 1 to 2³¹−1, so an absurd number is a 404, never an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -35,10 +43,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, config))
     check_production_safety(app.debug, app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["APP_ENV"] == "production" and not app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer every visitor would share the proxy's address, and one
+        # address's log-in limit would lock the whole site.
+        app.logger.warning("TRUSTED_PROXIES is 0: set it to the number of proxies in front")
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    app.url_map.converters["id"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
     _init_templates(app)
@@ -66,13 +79,20 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artisan_market import media
+    from artisan_market import audit, media, notifications
     from artisan_market.accounts import bp as accounts_bp
+    from artisan_market.catalog import models as _catalog_models  # noqa: F401
     from artisan_market.main import bp as main_bp
+    from artisan_market.review import bp as review_bp
+    from artisan_market.studio import bp as studio_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(studio_bp)
+    app.register_blueprint(review_bp)
     media.init_app(app)
+    audit.init_app(app)
+    notifications.init_app(app)
 
 
 @cache
@@ -84,7 +104,7 @@ def _init_templates(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     from artisan_market import i18n
-    from artisan_market.egypt import craft_name, governorate_name
+    from artisan_market.egypt import GOVERNORATES, craft_name, governorate_name
     from artisan_market.media.services import image as photo_image
     from artisan_market.media.services import srcset as photo_srcset
 
@@ -114,6 +134,7 @@ def _init_templates(app: Flask) -> None:
         current_locale=i18n.current_locale,
         text_direction=i18n.text_direction,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
+        GOVERNORATES=GOVERNORATES,
         csrf_token=generate_csrf,
     )
     app.jinja_env.filters.update(

@@ -80,10 +80,29 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        "SIGNUP_LIMIT_PER_ADDRESS": os.environ.get("SIGNUP_LIMIT_PER_ADDRESS", "20 per hour"),
         "SET_PASSWORD_LINK_DAYS": int(os.environ.get("SET_PASSWORD_LINK_DAYS", 7)),
         # Number of proxies in front of the app that set X-Forwarded-For/-Proto (0 = none).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(instance / "media"),
+        # Photos: "local" (files in MEDIA_ROOT, served by /media/) or "s3" (an S3-compatible
+        # bucket that, or whose CDN, serves them). Credentials come from boto3's usual chain
+        # (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role), never here.
+        "MEDIA_BACKEND": os.environ.get("MEDIA_BACKEND") or "local",
+        "MEDIA_S3_BUCKET": os.environ.get("MEDIA_S3_BUCKET", ""),
+        # Only for S3-compatible services (MinIO, R2, Spaces...); empty means AWS.
+        "MEDIA_S3_ENDPOINT_URL": os.environ.get("MEDIA_S3_ENDPOINT_URL", ""),
+        # Empty means boto3's own (AWS_DEFAULT_REGION, ~/.aws/config).
+        "MEDIA_S3_REGION": os.environ.get("MEDIA_S3_REGION", ""),
+        # Public/CDN base URL of the photos; empty means the bucket's own URL.
+        "MEDIA_PUBLIC_URL": os.environ.get("MEDIA_PUBLIC_URL", ""),
+        # Email: sent over SMTP when MAIL_SERVER is set, else written to the log.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM") or "Artisan Market <no-reply@localhost>",
     }
     config.update(overrides)
 

@@ -68,3 +68,15 @@ def _sqlite_on_begin(connection) -> None:
     if connection.dialect.name != "sqlite":
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")
+
+
+def end_transaction() -> None:
+    """End the current transaction before slow work (password hashing, photo re-encoding).
+
+    Nothing is written yet when this is called, so it rolls back nothing; it lets go of
+    SQLite's write lock (and PostgreSQL's snapshot) while the CPU works. Objects loaded so
+    far are read again when next used, in a new, short transaction.
+    """
+    from artisan_market.extensions import db
+
+    db.session.rollback()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -68,14 +68,6 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        if error.code == 429 and request.endpoint == "accounts.login":
-            from artisan_market.accounts.forms import LoginForm
-
-            form = LoginForm(meta={"csrf": False})
-            form.password.errors = [
-                str(_l("Too many log-in attempts. Wait a few minutes, then try again."))
-            ]
-            return render_template("accounts/login.html", form=form), 429
         return render_error(error.code)
 
     @app.errorhandler(InternalServerError)

@@ -5,26 +5,32 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from flask_login import current_user
 
 from artisan_market.extensions import login_manager
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ]
-)
+
+def content_security_policy() -> str:
+    """No inline script or style anywhere; photos also from the media storage's origin
+    (an S3 bucket or a CDN) when they are not served by the app itself."""
+    storage = current_app.extensions.get("media_storage")
+    media_origin = getattr(storage, "origin", "")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"img-src 'self' data: {media_origin}".strip(),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")

@@ -7,11 +7,13 @@ database, and emptied after each test.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import itertools
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -73,13 +75,31 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+def _fresh_sqlite_copy(url: str, directory) -> str:
+    """A copy of the migrated SQLite file for one test: quicker than emptying tables."""
+    target = directory / "test.sqlite3"
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture
 def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
-    """Build an app on the test database with extra settings; tables are emptied after."""
+    """Build an app on an empty migrated database with extra settings.
+
+    SQLite: each test gets its own copy of the migrated file. PostgreSQL: tables are
+    truncated after the test.
+    """
     apps: list[Flask] = []
+    sqlite = database_url.startswith("sqlite")
+    url = _fresh_sqlite_copy(database_url, tmp_path) if sqlite else database_url
 
     def build(**extra) -> Flask:
-        app = create_app(_settings(database_url, str(tmp_path), **extra))
+        app = create_app(_settings(url, str(tmp_path), **extra))
         apps.append(app)
         return app
 
@@ -88,20 +108,21 @@ def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    _empty_tables(database_url)
+    if not sqlite:
+        _truncate_tables(url)
 
 
-def _empty_tables(url: str) -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+# Rows the migrations themselves insert (the seeded taxonomy): kept between tests.
+SEEDED_TABLES = {"categories"}
+
+
+def _truncate_tables(url: str) -> None:
+    tables = ", ".join(
+        f'"{t.name}"' for t in db.metadata.sorted_tables if t.name not in SEEDED_TABLES
+    )
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
-        else:
-            for table in tables:
-                conn.exec_driver_sql(f'DELETE FROM "{table}"')  # noqa: S608 (our own names)
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     engine.dispose()
 
 
@@ -248,3 +269,109 @@ def login_as(client, make_user, make_artisan) -> Callable[..., User]:
         return user
 
     return login
+
+
+def small_jpeg(colour=(170, 110, 60), size=(640, 480)) -> bytes:
+    """A real JPEG, small enough to keep tests quick."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@pytest.fixture
+def make_organisation(app):
+    from artisan_market.accounts.models import Organisation
+
+    def make(name_ar: str = "جمعية", name_en: str = "Association") -> Organisation:
+        organisation = Organisation(
+            name_ar=f"{name_ar} {next(_counter)}", name_en=name_en, governorate="ASN"
+        )
+        db.session.add(organisation)
+        db.session.commit()
+        return organisation
+
+    return make
+
+
+@pytest.fixture
+def make_product(app, make_artisan, make_user):
+    """A listing in any status, with photos, for an artisan (a new verified one by default).
+
+    Moves go through the real rules (catalog.listings), as a person's actions would.
+    """
+    import io
+
+    from artisan_market.catalog import listings
+    from artisan_market.catalog.models import Category, ListingStatus, RejectionReason
+    from artisan_market.media.services import prepare_photo
+
+    def make(
+        artisan: User | None = None,
+        status: ListingStatus | str = ListingStatus.DRAFT,
+        photos: int = 1,
+        coordinator: User | None = None,
+        **fields,
+    ):
+        status = ListingStatus(status)
+        artisan = artisan or make_artisan(verified=True)
+        coordinator = coordinator or make_user(Role.COORDINATOR)
+        product = listings.new_draft(artisan.artisan_profile)
+        prepared = [prepare_photo(io.BytesIO(small_jpeg())) for _ in range(photos)]
+        if prepared:
+            listings.add_photos(product, prepared, editor=artisan)
+        category = db.session.scalar(sa.select(Category).where(Category.slug == "basketry"))
+        words = listings.ListingWords(
+            title=fields.pop("title", "سلة خوص"),
+            description=fields.pop("description", "سلة من الخوص الملون."),
+            materials=fields.pop("materials", "خوص"),
+            category_id=category.id,
+            size="",
+            weight_grams=None,
+        )
+        terms = listings.ListingTerms(
+            price=fields.pop("price", 25_000),
+            made_to_order=False,
+            stock=fields.pop("stock", 3),
+            days_to_make=None,
+        )
+        listings.update(product, words, terms, editor=artisan)
+        if status is not ListingStatus.DRAFT:
+            listings.submit(product, editor=artisan)
+        if status in (ListingStatus.REJECTED,):
+            listings.reject(product, coordinator=coordinator, reason=RejectionReason.PHOTO, note="")
+        elif status not in (ListingStatus.DRAFT, ListingStatus.PENDING):
+            listings.approve(product, coordinator=coordinator)
+            if status is ListingStatus.PAUSED:
+                listings.change_status(product, "pause", editor=artisan)
+            elif status is ListingStatus.ARCHIVED:
+                listings.change_status(product, "archive", editor=artisan)
+            elif status is ListingStatus.SOLD_OUT:
+                terms = listings.ListingTerms(
+                    price=terms.price, made_to_order=False, stock=0, days_to_make=None
+                )
+                listings.update(product, words, terms, editor=artisan)
+        db.session.commit()
+        assert product.status is status
+        return product
+
+    return make
+
+
+@contextlib.contextmanager
+def count_queries():
+    """The SQL statements run inside the block (an engine event listener)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)

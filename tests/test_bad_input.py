@@ -40,6 +40,7 @@ FORMS = {
         "coordinator",
         {"name": "زينب", "phone": "01122334455", **ARTISAN_FIELDS},
     ),
+    "language": ("/language", None, {"locale": "en", "next": "/"}),
     "change_password": (
         "/account/password",
         "buyer",

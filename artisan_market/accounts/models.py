@@ -110,6 +110,20 @@ class User(db.Model):
         return f"<User {self.id} {self.role}>"
 
 
+class Organisation(db.Model):
+    """A member of the coalition; one of them vouches for each verified artisan."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_ar: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    governorate: Mapped[str | None] = mapped_column(sa.String(3))
+
+    def name(self, locale: str) -> str:
+        return self.name_ar if locale == "ar" else self.name_en
+
+
 class ArtisanProfile(db.Model):
     """What an artisan tells about herself. Phone and village are private (coordinators only)."""
 
@@ -135,9 +149,24 @@ class ArtisanProfile(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Verification: who decided, when, and the coalition member that vouches for her.
+    verified_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    decline_reason: Mapped[str] = mapped_column(sa.Text, default="")
 
     user: Mapped[User] = relationship(back_populates="artisan_profile", foreign_keys=[user_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == VerificationStatus.VERIFIED
 
     def __repr__(self) -> str:
         return f"<ArtisanProfile {self.id} {self.display_name!r}>"

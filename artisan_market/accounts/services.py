@@ -21,10 +21,15 @@ from artisan_market.accounts.models import (
     Role,
     SetPasswordLink,
     User,
+    VerificationStatus,
 )
 from artisan_market.accounts.passwords import hash_password, needs_rehash, verify_password
 from artisan_market.accounts.phones import normalise_phone
+from artisan_market.database import end_transaction, read_only
 from artisan_market.extensions import db
+from artisan_market.forms import clean_text
+from artisan_market.media.pipeline import ProcessedPhoto
+from artisan_market.media.services import save_photo
 from artisan_market.timeutil import utcnow
 
 
@@ -46,25 +51,47 @@ class ArtisanDetails:
     story: str = ""
 
 
+def login_key(identifier: str) -> str:
+    """One spelling for every way of typing the same log-in name.
+
+    An email lower-cased, a phone number as E.164, anything else cleaned and lower-cased.
+    It finds the account and it names the log-in limit's counter, so no variant of the
+    same name (spaces, case, control characters, 0020 or ٠١٠) gets a counter of its own.
+    """
+    text = clean_text(identifier or "").strip()
+    if "@" in text:
+        return text.lower()
+    return normalise_phone(text) or text.lower()
+
+
 def find_by_login(identifier: str) -> User | None:
     """The account a log-in name points to: an email if it has an @, else a phone number."""
-    identifier = (identifier or "").strip()
-    if "@" in identifier:
-        return db.session.scalar(sa.select(User).where(User.email == identifier.lower()))
-    phone = normalise_phone(identifier)
-    if phone is None:
-        return None
-    return db.session.scalar(sa.select(User).where(User.phone == phone))
+    key = login_key(identifier)
+    if "@" in key:
+        return db.session.scalar(sa.select(User).where(User.email == key))
+    if key.startswith("+"):
+        return db.session.scalar(sa.select(User).where(User.phone == key))
+    return None
 
 
 def authenticate(identifier: str, password: str) -> User | None:
-    """The active account whose password matches, else None (same time either way)."""
-    user = find_by_login(identifier)
-    ok = verify_password(user.password_hash if user else None, password)
-    if not (ok and user and user.is_active):
+    """The active account whose password matches, else None (same time either way).
+
+    The slow hash check runs outside any transaction: SQLite's write lock is not held
+    while argon2 works, so log-ins do not queue behind each other.
+    """
+    with read_only():
+        user = find_by_login(identifier)
+        user_id = user.id if user else None
+        stored = user.password_hash if user else None
+        active = bool(user and user.is_active)
+    end_transaction()
+    if not (verify_password(stored, password) and active):
         return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    new_hash = hash_password(password) if needs_rehash(stored) else None
+    user = db.session.get(User, user_id)
+    if new_hash:
+        user.password_hash = new_hash
     user.last_login_at = utcnow()
     db.session.flush()
     return user
@@ -103,6 +130,8 @@ def register(
 
     Refuses (AccountError) a phone or email that another account has.
     """
+    # Hashed before the first query, so no transaction is open while argon2 works.
+    password_hash = hash_password(password) if password else None
     email = email.lower() if email else None
     _check_free(phone, email)
     user = User(
@@ -111,7 +140,7 @@ def register(
         email=email,
         role=role,
         locale=locale,
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash,
     )
     return _add_user(user)
 
@@ -125,10 +154,13 @@ def register_artisan(
     details: ArtisanDetails,
     created_by: User | None = None,
     locale: str | None = None,
+    photo: ProcessedPhoto | None = None,
 ) -> User:
     """An artisan's account and profile, waiting for a coordinator's verification.
 
     With `created_by`, a coordinator made it on her behalf and she has no password yet.
+    `photo` (already re-encoded) is written to storage last; if the caller's commit then
+    fails, it deletes the files (`media.services.delete_photo(profile.photo)`).
     """
     user = register(
         name=name, phone=phone, email=email, password=password, role=Role.ARTISAN, locale=locale
@@ -144,19 +176,30 @@ def register_artisan(
     )
     db.session.add(profile)
     db.session.flush()
+    if photo is not None:
+        profile.photo = save_photo(photo)
     return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Refuses (AccountError on "current_password") when the current password is wrong."""
-    if not verify_password(user.password_hash, current):
+    """Refuses (AccountError on "current_password") when the current password is wrong.
+
+    Both hash computations run outside any transaction (see `authenticate`).
+    """
+    stored = user.password_hash
+    end_transaction()
+    if not verify_password(stored, current):
         raise AccountError(_l("This is not your current password."), "current_password")
-    set_password(user, new)
+    _store_password(user, hash_password(new))
 
 
 def set_password(user: User, new: str) -> None:
     """New hash and a new session nonce: every other session of hers ends."""
-    user.password_hash = hash_password(new)
+    _store_password(user, hash_password(new))
+
+
+def _store_password(user: User, password_hash: str) -> None:
+    user.password_hash = password_hash
     user.end_all_sessions()
     db.session.flush()
 
@@ -180,16 +223,25 @@ def issue_password_link(
         .values(expires_at=now)
     )
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        SetPasswordLink(
-            user=user,
-            token_hash=_token_hash(token),
-            purpose=purpose,
-            created_by=created_by,
-            expires_at=now + timedelta(days=days),
-        )
+    link = SetPasswordLink(
+        user=user,
+        token_hash=_token_hash(token),
+        purpose=purpose,
+        created_by=created_by,
+        expires_at=now + timedelta(days=days),
     )
+    db.session.add(link)
     db.session.flush()
+    from artisan_market.audit.services import record
+
+    # Who handed out a way into her account, and when (never the token itself).
+    record(
+        created_by,
+        "password_link.issued",
+        "user",
+        user.id,
+        after={"purpose": purpose.value, "expires_at": link.expires_at.isoformat()},
+    )
     return token
 
 
@@ -212,16 +264,79 @@ def redeem_password_link(link: SetPasswordLink, password: str) -> User:
 
     Refuses (AccountError) when the link was spent meanwhile.
     """
+    link_id, user_id = link.id, link.user_id
+    end_transaction()  # hash with no lock held (see `authenticate`)
+    password_hash = hash_password(password)
     spent = db.session.execute(
         sa.update(SetPasswordLink)
-        .where(SetPasswordLink.id == link.id, SetPasswordLink.used_at.is_(None))
+        .where(SetPasswordLink.id == link_id, SetPasswordLink.used_at.is_(None))
         .values(used_at=utcnow())
     )
     if spent.rowcount != 1:
         raise AccountError(
             _l("This link has already been used. Ask your coordinator for a new one.")
         )
-    set_password(link.user, password)
-    link.user.last_login_at = utcnow()
+    user = db.session.get(User, user_id)
+    _store_password(user, password_hash)
+    user.last_login_at = utcnow()
     db.session.flush()
-    return link.user
+    return user
+
+
+# --- Verification: a coordinator vouches for an artisan ------------------------------------
+
+
+def verify_artisan(profile: ArtisanProfile, *, coordinator: User, organisation) -> None:
+    """Pending or declined → verified, vouched for by a coalition member organisation.
+
+    Refuses (AccountError) an artisan already verified or a missing organisation.
+    """
+    if profile.verification is VerificationStatus.VERIFIED:
+        raise AccountError(_l("She is already verified."))
+    if organisation is None:
+        raise AccountError(_l("Choose the organisation that vouches for her."), "organisation")
+    before = _verification_snapshot(profile)
+    profile.verification = VerificationStatus.VERIFIED
+    profile.verified_by = coordinator
+    profile.verified_at = utcnow()
+    profile.organisation = organisation
+    profile.decline_reason = ""
+    db.session.flush()
+    _record_verification(coordinator, "artisan.verified", profile, before)
+    from artisan_market.notifications.services import notify
+
+    notify(profile.user, "artisan_verified", link="/studio")
+
+
+def decline_artisan(profile: ArtisanProfile, *, coordinator: User, reason: str) -> None:
+    """Pending → declined, with a reason said in plain words. Refuses an empty reason."""
+    if profile.verification is not VerificationStatus.PENDING:
+        raise AccountError(_l("Only an artisan waiting for verification can be declined."))
+    if not reason.strip():
+        raise AccountError(_l("Write the reason, so she knows what to do."), "reason")
+    before = _verification_snapshot(profile)
+    profile.verification = VerificationStatus.DECLINED
+    profile.verified_by = coordinator
+    profile.verified_at = utcnow()
+    profile.decline_reason = reason.strip()
+    db.session.flush()
+    _record_verification(coordinator, "artisan.declined", profile, before)
+    from artisan_market.notifications.services import notify
+
+    notify(profile.user, "artisan_declined", link="/account", reason=profile.decline_reason)
+
+
+def _verification_snapshot(profile: ArtisanProfile) -> dict:
+    return {
+        "verification": profile.verification.value,
+        "organisation_id": profile.organisation_id,
+        "decline_reason": profile.decline_reason,
+    }
+
+
+def _record_verification(actor: User, action: str, profile: ArtisanProfile, before: dict) -> None:
+    from artisan_market.audit.services import record
+
+    record(
+        actor, action, "artisan", profile.id, before=before, after=_verification_snapshot(profile)
+    )

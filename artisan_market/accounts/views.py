@@ -29,11 +29,12 @@ from artisan_market.accounts.forms import (
     SignupForm,
 )
 from artisan_market.accounts.models import ArtisanProfile, PasswordLinkPurpose, Role, User
-from artisan_market.accounts.phones import display_phone, normalise_phone, whatsapp_url
+from artisan_market.accounts.phones import display_phone, whatsapp_url
+from artisan_market.database import end_transaction
 from artisan_market.extensions import client_address, db, limiter, login_manager
 from artisan_market.i18n import current_locale
 from artisan_market.media.pipeline import PhotoRejected
-from artisan_market.media.services import delete_photo, prepare_photo, save_photo
+from artisan_market.media.services import delete_photo, prepare_photo
 from artisan_market.security import roles_required, safe_next
 
 STAFF = (Role.COORDINATOR, Role.ADMIN)
@@ -70,10 +71,14 @@ def _invalid(template: str, **context):
 
 
 def _login_account_key() -> str:
-    """The account a log-in attempt is aimed at, hashed so no phone sits in Redis."""
-    raw = (request.form.get("login") or "")[:254].strip()
-    key = raw.lower() if "@" in raw else (normalise_phone(raw) or raw.lower())
+    """The account a log-in attempt is aimed at (every spelling of it), hashed so no phone
+    number sits in Redis."""
+    key = services.login_key((request.form.get("login") or "")[:254])
     return "acct:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_LIMIT_PER_ADDRESS"]
 
 
 def _failed_login(response) -> bool:
@@ -118,8 +123,14 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End this session (a GET cannot log anyone out: CSRF)."""
+    """End her sessions (a GET cannot log anyone out: CSRF).
+
+    Sessions live in a signed cookie, so a copy of the cookie would outlive a plain
+    logout; a new session nonce makes every copy (on any phone) worthless.
+    """
     if current_user.is_authenticated:
+        current_user.end_all_sessions()
+        db.session.commit()
         logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -127,6 +138,7 @@ def logout():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, key_func=client_address, methods=["POST"], scope="signup")
 def signup():
     """A buyer's account. Refuses a phone or email already used (form error, 422)."""
     if current_user.is_authenticated:
@@ -172,6 +184,7 @@ def _create_artisan(form, *, password, locale, created_by=None, before_commit=No
     photo = None
     upload = form.photo.data
     if upload and getattr(upload, "filename", ""):
+        end_transaction()  # re-encoding takes a while: hold no database lock meanwhile
         try:
             photo = prepare_photo(upload.stream)
         except PhotoRejected as rejected:
@@ -186,6 +199,7 @@ def _create_artisan(form, *, password, locale, created_by=None, before_commit=No
             details=_artisan_details(form),
             created_by=created_by,
             locale=locale,
+            photo=photo,
         )
         if before_commit:
             before_commit(user)
@@ -193,8 +207,7 @@ def _create_artisan(form, *, password, locale, created_by=None, before_commit=No
         db.session.rollback()
         _field_error(form, error)
         return None
-    record = save_photo(photo) if photo else None
-    user.artisan_profile.photo = record
+    record = user.artisan_profile.photo
     try:
         db.session.commit()
     except Exception:
@@ -215,6 +228,7 @@ def _artisan_details(form) -> services.ArtisanDetails:
 
 
 @bp.route("/signup/artisan", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, key_func=client_address, methods=["POST"], scope="signup")
 def signup_artisan():
     """An artisan's account and profile, waiting for a coordinator's verification."""
     if current_user.is_authenticated:
@@ -251,6 +265,13 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=lambda: f"user:{current_user.id}",
+    methods=["POST"],
+    deduct_when=_failed_login,
+    scope="password-change",
+)
 def change_password():
     """Refuses a wrong current password (422). Ends her other sessions; keeps this one."""
     form = ChangePasswordForm()
@@ -345,7 +366,7 @@ def new_artisan():
     return render_template("accounts/new_artisan.html", form=form)
 
 
-@bp.post("/coordinator/artisans/<int:user_id>/password-link")
+@bp.post("/coordinator/artisans/<id:user_id>/password-link")
 @roles_required(*STAFF)
 def password_link(user_id: int):
     """A new one-time link for an artisan who forgot her password; 404 for non-artisans."""
@@ -391,3 +412,15 @@ def _urlencode(params: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(params)
+
+
+@bp.errorhandler(429)
+def too_many_attempts(error):
+    """Past a limit on these pages: the form again, with what she typed and the reason."""
+    if request.endpoint != "accounts.login":
+        from artisan_market.errors import render_error
+
+        return render_error(429)
+    form = LoginForm(meta={"csrf": False})
+    form.password.errors = [_("Too many log-in attempts. Wait a few minutes, then try again.")]
+    return render_template("accounts/login.html", form=form), 429

@@ -36,12 +36,18 @@ PHONE_SCREEN = {"width": 360, "height": 740}
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """The site on http://127.0.0.1:<free port>, on its own migrated SQLite file."""
+def live_app(tmp_path_factory):
+    """The app the live server serves, on its own migrated SQLite file (for seeding data)."""
     instance = tmp_path_factory.mktemp("browser-instance")
     url = f"sqlite:///{instance / 'browser.sqlite3'}"
     _migrate(url, str(instance))
-    app = create_app(_settings(url, str(instance)))
+    return create_app(_settings(url, str(instance)))
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app) -> Iterator[str]:
+    """The site on http://127.0.0.1:<free port>."""
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

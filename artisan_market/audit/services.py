@@ -1,0 +1,144 @@
+"""Writing to the audit log and reading it back (the coordinators' page and the CSV export).
+
+`record` adds and flushes in the caller's transaction, so an event is kept exactly when the
+change it describes is committed. It never commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from artisan_market.accounts.models import User
+from artisan_market.audit.models import AuditEvent
+from artisan_market.extensions import db
+
+ACTION_LABELS = {
+    "artisan.verified": _l("Artisan verified"),
+    "artisan.declined": _l("Artisan not verified"),
+    "listing.approved": _l("Product approved"),
+    "listing.rejected": _l("Product sent back for changes"),
+    "listing.created_on_behalf": _l("Product added on her behalf"),
+    "listing.edited_on_behalf": _l("Product changed on her behalf"),
+    "listing.deleted_on_behalf": _l("Draft deleted on her behalf"),
+    "password_link.issued": _l("Password link made"),
+}
+
+SUBJECT_LABELS = {
+    "artisan": _l("Artisan"),
+    "listing": _l("Product"),
+    "product": _l("Product"),
+    "user": _l("Account"),
+}
+
+CSV_COLUMNS = ("time", "actor", "action", "subject", "before", "after")
+BOM = "\ufeff"
+# A cell starting with one of these is a formula to Excel (CSV injection): an artisan's name
+# like "=HYPERLINK(…)" must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _plain_json(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What JSON can keep: dates and enums become their text, nothing is refused."""
+    if values is None:
+        return None
+    return json.loads(json.dumps(values, default=str, ensure_ascii=False))
+
+
+def record(
+    actor: User | None,
+    action: str,
+    subject_type: str,
+    subject_id: int,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """Add one event (flushed, not committed). `actor` None means the system did it."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        actor_name=(actor.name if actor is not None else "")[:120],
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        before=_plain_json(before),
+        after=_plain_json(after),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def events_query(action_prefix: str | None = None) -> sa.Select:
+    """Events, newest first; `action_prefix` keeps "listing.rejected" or all of "listing."."""
+    query = sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action_prefix:
+        query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+    return query
+
+
+def action_label(action: str) -> str:
+    """The action in the page's language; an action without a label shows as it is stored."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def subject_label(subject_type: str) -> str:
+    label = SUBJECT_LABELS.get(subject_type)
+    return str(label) if label is not None else subject_type
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def changes(event: AuditEvent) -> list[tuple[str, str, str]]:
+    """(field, before, after) as text, for each field that differs: what the page shows."""
+    before, after = event.before or {}, event.after or {}
+    keys = [*before, *(k for k in after if k not in before)]
+    return [
+        (k, _shown(before.get(k)), _shown(after.get(k)))
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _json_cell(values: dict | None) -> str:
+    return "" if values is None else _cell(json.dumps(values, ensure_ascii=False, sort_keys=True))
+
+
+def csv_rows(events: Iterable[AuditEvent]) -> Iterator[list[str]]:
+    """The header, then one row per event: ISO 8601 UTC time, actor, action, subject, JSON."""
+    yield list(CSV_COLUMNS)
+    for event in events:
+        yield [
+            event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            _cell(event.actor_name),
+            event.action,
+            f"{event.subject_type}:{event.subject_id}",
+            _json_cell(event.before),
+            _json_cell(event.after),
+        ]
+
+
+def csv_export(events: Iterable[AuditEvent]) -> bytes:
+    """The CSV export: UTF-8 with a byte-order mark, so Excel reads the Arabic right."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    csv.writer(buffer, lineterminator="\r\n").writerows(csv_rows(events))
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,187 @@
+"""Notifications: write one, word it in the reader's language, count and clear the unread.
+
+`notify` adds and flushes in the caller's transaction and never commits. Its email is sent
+only after that transaction commits (a decision rolled back sends nothing), in the
+recipient's own language; a failure to send is logged, never raised to the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from flask_babel import force_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from artisan_market.accounts.models import User
+from artisan_market.extensions import db
+from artisan_market.i18n import LOCALES, current_locale, format_number
+from artisan_market.notifications.email import send_email
+from artisan_market.notifications.models import Notification
+from artisan_market.security import safe_next
+from artisan_market.timeutil import utcnow
+
+# kind → (the text on the site and in the email body, the email's subject).
+MESSAGES = {
+    "artisan_verified": (
+        _l("Your account is verified. Buyers can now see your products once they are approved."),
+        _l("Your account is verified"),
+    ),
+    "artisan_declined": (
+        _l("Your account could not be verified: %(reason)s"),
+        _l("Your account could not be verified"),
+    ),
+    "listing_approved": (
+        _l("Your product “%(title)s” is approved. Buyers can see it now."),
+        _l("Your product is approved"),
+    ),
+    "listing_rejected": (
+        _l("Your product “%(title)s” needs a change: %(reason)s. %(advice)s"),
+        _l("Your product needs a change"),
+    ),
+}
+# Added after the message when the coordinator wrote a note (in her own words, as typed).
+NOTE = _l("Your coordinator wrote: %(note)s")
+
+_OUTBOX = "notifications_outbox"
+
+
+class _Params(dict):
+    """Parameters for a message: a missing one reads as empty rather than failing the page."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def in_every_language(text) -> dict[str, str]:
+    """A lazy_gettext string worded in each language, for a parameter of a notification.
+
+    Parameters are stored; `message` picks the reader's language when she reads it:
+    notify(user, "listing_rejected", reason=in_every_language(REASONS[r]), …).
+    """
+    words = {}
+    for locale in LOCALES:
+        with force_locale(locale):
+            words[locale] = str(text)
+    return words
+
+
+def _worded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get(current_locale()) or next(iter(value.values()), "")
+    return value
+
+
+def message(notification: Notification) -> str:
+    """The notification's text in the current locale (kinds unknown to this version: "")."""
+    template = MESSAGES.get(notification.kind)
+    if template is None:
+        return ""
+    params = _Params({k: _worded(v) for k, v in (notification.params or {}).items()})
+    text = str(template[0]) % params
+    if params.get("note"):
+        text = f"{text} {str(NOTE) % params}"
+    return text
+
+
+def _absolute(link: str) -> str:
+    if has_request_context():
+        return request.host_url.rstrip("/") + link
+    server = current_app.config.get("SERVER_NAME")
+    if server:
+        return f"{current_app.config['PREFERRED_URL_SCHEME']}://{server}{link}"
+    return link
+
+
+def _email_for(notification: Notification, user: User) -> tuple[str, str]:
+    """Subject and body in her own language (Arabic unless she chose English)."""
+    locale = user.locale if user.locale in LOCALES else "ar"
+    with force_locale(locale):
+        subject = f"{gettext('Artisan Market')}: {MESSAGES[notification.kind][1]}"
+        lines = [gettext("Hello %(name)s,", name=user.name), "", message(notification)]
+        if notification.link:
+            lines += ["", gettext("See it on the site: %(url)s", url=_absolute(notification.link))]
+        lines += ["", gettext("Artisan Market")]
+    return subject, "\n".join(lines)
+
+
+def notify(user: User, kind: str, *, link: str | None = None, **params: Any) -> Notification:
+    """Tell `user` something: kept for the site (flushed, not committed) and emailed if she
+    has an email, once the transaction commits.
+
+    Refuses (ValueError) a kind without a message and a link that is not a path of this site.
+    """
+    if kind not in MESSAGES:
+        raise ValueError(f"unknown notification kind: {kind!r}")
+    if link is not None and (len(link) > 300 or safe_next(link, "") != link):
+        raise ValueError(f"a notification links inside the site, not to {link!r}")
+    notification = Notification(user_id=user.id, kind=kind, params=params, link=link)
+    db.session.add(notification)
+    db.session.flush()
+    if user.email:
+        subject, body = _email_for(notification, user)
+        db.session.info.setdefault(_OUTBOX, []).append((user.id, user.email, subject, body))
+    return notification
+
+
+@event.listens_for(Session, "after_commit")
+def _send_outbox(session: Session) -> None:
+    for user_id, address, subject, body in session.info.pop(_OUTBOX, ()):
+        try:
+            send_email(address, subject, body)
+        except Exception:  # a mail server's trouble must not undo or fail her request
+            current_app.logger.exception("email to user %s failed", user_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)
+
+
+def unread_count(user: User) -> int:
+    """How many of her notifications she has not read (one COUNT query)."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+
+
+def notifications_query(user: User) -> sa.Select:
+    """Hers only, newest first."""
+    return (
+        sa.select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of hers read; returns how many were."""
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount
+
+
+def unread_label(count: int) -> str:
+    """Say "3 unread notifications" (for screen readers) with the page's digits."""
+    return ngettext(
+        "%(count)s unread notification",
+        "%(count)s unread notifications",
+        count,
+        count=format_number(count),
+    )
+
+
+def badge_context() -> dict[str, Any]:
+    """For the header: her unread count (one query), 0 for anonymous visitors."""
+    signed_in = has_request_context() and current_user.is_authenticated
+    count = unread_count(current_user) if signed_in else 0
+    return {"unread_notifications": count, "unread_notifications_label": unread_label}

@@ -1,0 +1,187 @@
+"""Listing forms, for a phone keyboard: numbers in Arabic-Indic or Latin digits, ٫ or . decimals."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from artisan_market.catalog.models import (
+    MAX_DAYS_TO_MAKE,
+    MAX_PRICE,
+    MAX_STOCK,
+    MIN_PRICE,
+)
+from artisan_market.forms import Form, Length
+from artisan_market.i18n import digits_to_ascii, format_money, format_number
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PriceField(StringField):
+    """Pounds as typed (١٢٥٫٥٠, 125.50, 1,250) → `piastres` (int); None when empty."""
+
+    piastres: int | None = None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.piastres = None
+        self.parse_error = False
+        text = digits_to_ascii((self.data or "").strip()).replace("٫", ".").replace("٬", ",")
+        text = text.replace(" ", "").removesuffix("ج.م").removesuffix("جنيه").strip()
+        if not text:
+            return
+        if "," in text:
+            # 1,250 or 1,250.50: thousands; anything else with a comma is ambiguous.
+            if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", text):
+                self.parse_error = True
+                return
+            text = text.replace(",", "")
+        if not re.fullmatch(r"\d+(\.\d{1,2})?", text):
+            self.parse_error = True
+            return
+        try:
+            self.piastres = int(Decimal(text) * 100)
+        except InvalidOperation:
+            self.parse_error = True
+
+    def pre_validate(self, form):
+        if getattr(self, "parse_error", False):
+            raise ValidationError(
+                _l("Write the price in pounds, with digits only. Example: 250 or ٢٥٠")
+            )
+        if self.piastres is not None and not MIN_PRICE <= self.piastres <= MAX_PRICE:
+            raise ValidationError(
+                _l(
+                    "The price must be between %(min)s and %(max)s.",
+                    min=format_money(MIN_PRICE),
+                    max=format_money(MAX_PRICE),
+                )
+            )
+
+
+class CountField(StringField):
+    """A whole number typed in any digits; `number` is the int (None when empty)."""
+
+    number: int | None = None
+
+    def __init__(self, *args, minimum: int = 0, maximum: int = 9999, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        text = digits_to_ascii((self.data or "").strip())
+        self.number = int(text) if re.fullmatch(r"\d{1,9}", text) else None
+        self.parse_error = bool(text) and self.number is None
+
+    def process_data(self, value):
+        super().process_data(value)
+        self.number = value if isinstance(value, int) else None
+        self.parse_error = False
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_number(self.number) if self.number is not None else ""
+
+    def pre_validate(self, form):
+        if getattr(self, "parse_error", False) or (
+            self.number is not None and not self.minimum <= self.number <= self.maximum
+        ):
+            raise ValidationError(
+                _l(
+                    "Write a whole number from %(min)s to %(max)s.",
+                    min=format_number(self.minimum),
+                    max=format_number(self.maximum),
+                )
+            )
+
+
+class PhotosForm(Form):
+    photos = MultipleFileField(
+        _l("Photos of the piece"),
+        render_kw={"accept": "image/*", "multiple": True},
+        description=_l("Up to 8 photos. The first one is the cover. Daylight works best."),
+    )
+
+
+AVAILABILITY = [
+    SelectChoice("ready", _l("Ready now")),
+    SelectChoice("order", _l("Made to order")),
+]
+
+
+class ListingForm(Form):
+    """The words and terms of a listing. All optional for a draft; checked again to send."""
+
+    title = StringField(
+        _l("Name of the piece"),
+        filters=[_strip],
+        validators=[Length(max=120, message=_l("Keep it under %(max)s characters."))],
+        render_kw={"autocomplete": "off"},
+    )
+    price = PriceField(
+        _l("Price in Egyptian pounds"),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    availability = RadioField(
+        _l("Is it ready?"), choices=AVAILABILITY, default="ready", validate_choice=True
+    )
+    stock = CountField(
+        _l("How many do you have ready?"),
+        minimum=0,
+        maximum=MAX_STOCK,
+        render_kw={"inputmode": "numeric"},
+    )
+    days_to_make = CountField(
+        _l("Days needed to make one"),
+        minimum=1,
+        maximum=MAX_DAYS_TO_MAKE,
+        render_kw={"inputmode": "numeric"},
+    )
+    category = SelectField(_l("Category"), coerce=str, validate_choice=True)
+    description = TextAreaField(
+        _l("Describe the piece"),
+        filters=[_strip],
+        validators=[Length(max=2000, message=_l("Keep it under %(max)s characters."))],
+        description=_l("What it is, how you made it, how to use it."),
+    )
+    materials = StringField(
+        _l("Materials"),
+        filters=[_strip],
+        validators=[Length(max=300, message=_l("Keep it under %(max)s characters."))],
+    )
+    size = StringField(
+        _l("Size (optional)"),
+        filters=[_strip],
+        validators=[Length(max=80, message=_l("Keep it under %(max)s characters."))],
+        description=_l("For example: 30 × 20 cm"),
+    )
+    weight = CountField(
+        _l("Weight in grams (optional)"),
+        minimum=1,
+        maximum=100_000,
+        render_kw={"inputmode": "numeric"},
+    )
+
+    def set_categories(self, categories, locale: str) -> None:
+        self.category.choices = [
+            SelectChoice("", _l("Choose a category")),
+            *(SelectChoice(str(c.id), c.name(locale)) for c in categories),
+        ]
+
+
+class AltTextForm(Form):
+    alt_text = StringField(
+        _l("Describe this photo for people who cannot see it"),
+        filters=[_strip],
+        validators=[Length(max=200, message=_l("Keep it under %(max)s characters."))],
+    )
