@@ -54,6 +54,17 @@ def test_demo_loads_every_role_once(runner):
     assert (_count(User), _count(ArtisanProfile)) == counts
     roles = set(db.session.scalars(sa.select(User.role)))
     assert roles == set(Role)
+    # listings in every status, each with a photo made by the real pipeline
+    from artisan_market.accounts.models import VerificationStatus
+    from artisan_market.catalog.models import ListingStatus, Product
+
+    products = db.session.scalars(sa.select(Product)).all()
+    assert {p.status for p in products} == set(ListingStatus)
+    assert all(p.photos and p.photos[0].derivatives for p in products)
+    verification = set(db.session.scalars(sa.select(ArtisanProfile.verification)))
+    assert verification == {VerificationStatus.VERIFIED, VerificationStatus.PENDING}
+    governorates = set(db.session.scalars(sa.select(ArtisanProfile.governorate)))
+    assert len(governorates) >= 3
     assert "souq-demo-2026" in second.output  # the logins are printed each time
 
 
@@ -62,3 +73,15 @@ def test_demo_refuses_production(make_app):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_organisations_add(runner):
+    from artisan_market.accounts.models import Organisation
+
+    ok = runner.invoke(args=["organisations", "add", "جمعية الأمل", "Hope Association"])
+    assert ok.exit_code == 0, ok.output
+    again = runner.invoke(args=["organisations", "add", "جمعية الأمل", "Hope Association"])
+    assert again.exit_code != 0
+    bad = runner.invoke(args=["organisations", "add", "x", "y", "--governorate", "ZZ"])
+    assert bad.exit_code != 0
+    assert _count(Organisation) == 1

@@ -41,7 +41,18 @@ def live_app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("browser-instance")
     url = f"sqlite:///{instance / 'browser.sqlite3'}"
     _migrate(url, str(instance))
-    return create_app(_settings(url, str(instance)))
+    app = create_app(_settings(url, str(instance)))
+    # What reached the server: (method, path, Content-Length), for tests about upload sizes.
+    app.received = []
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        app.received.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], length))
+        return inner(environ, start_response)
+
+    app.wsgi_app = recording
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def log_in(page, phone: str) -> None:
     expect(page.locator("form[action='/logout']")).to_be_visible()
 
 
-def test_listing_from_phone_to_live(new_page, shot, people, phone_photo, js):
+def test_listing_from_phone_to_live(new_page, shot, people, phone_photo, js, live_app):
     coordinator_phone, artisan_phone = people
     her = new_page()
     log_in(her, artisan_phone)
@@ -91,6 +91,13 @@ def test_listing_from_phone_to_live(new_page, shot, people, phone_photo, js):
     shot(her, "1-photo-chosen")
     her.click("form.photo-upload button[type=submit]")
     expect(her.locator("#photos .photo-item")).to_have_count(1)
+    posts = [(m, p, n) for m, p, n in live_app.received if m == "POST" and "/products/new" in p]
+    uploaded = posts[-1][2]
+    original = phone_photo.stat().st_size
+    if js:  # shrunk to 2048 px in the browser before it left the phone
+        assert uploaded < original / 2, (uploaded, original)
+    else:  # the original, as chosen; the server shrinks it
+        assert uploaded > original, (uploaded, original)
 
     # The words, in Arabic, with Arabic-Indic digits.
     her.fill("#title", "سلة خوص ملونة")

@@ -317,3 +317,26 @@ def test_studio_counts_and_rejection_in_plain_words(client, login_as, make_produ
     page = client.get("/studio").get_data(as_text=True)
     assert len(re.findall(r'class="status status-', page)) >= 14  # counts + one per product
     assert "ضوء النهار" in page  # the advice after "blurry or dark photo"
+
+
+def test_a_30_mb_upload_gets_the_friendly_413_and_leaves_nothing(client, app, login_as):
+    """A 30 MB file (over MAX_CONTENT_LENGTH, 25 MiB): the 413 page in Arabic, no product."""
+    login_as("artisan", verified=True)
+    token = client.csrf_token("/studio/products/new")
+    # The body written out by hand: the test client would spool 30 MB to a temporary file.
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="photos"; filename="huge.jpg"'
+        + b"\r\nContent-Type: image/jpeg\r\n\r\n"
+        + b"\xff\xd8"
+        + b"\0" * (30 * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        "/studio/products/new", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 413
+    assert "الملف كبير" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 0
+    assert _media_files(app) == []
