@@ -81,7 +81,8 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from artisan_market import audit, media, notifications
     from artisan_market.accounts import bp as accounts_bp
-    from artisan_market.catalog import models as _catalog_models  # noqa: F401
+    from artisan_market.catalog import bp as catalog_bp
+    from artisan_market.catalog import views as _catalog_views  # noqa: F401
     from artisan_market.main import bp as main_bp
     from artisan_market.review import bp as review_bp
     from artisan_market.studio import bp as studio_bp
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(studio_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(catalog_bp)
     media.init_app(app)
     audit.init_app(app)
     notifications.init_app(app)
@@ -104,6 +106,7 @@ def _init_templates(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     from artisan_market import i18n
+    from artisan_market.catalog.queries import slugify
     from artisan_market.egypt import GOVERNORATES, craft_name, governorate_name
     from artisan_market.media.services import image as photo_image
     from artisan_market.media.services import srcset as photo_srcset
@@ -130,6 +133,8 @@ def _init_templates(app: Flask) -> None:
         static_url=static_url,
         field_attrs=field_attrs,
         photo_image=photo_image,
+        product_slug=lambda product: slugify(product.title),
+        artisan_slug=lambda profile: slugify(profile.display_name),
         photo_srcset=photo_srcset,
         current_locale=i18n.current_locale,
         text_direction=i18n.text_direction,

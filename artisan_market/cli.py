@@ -81,10 +81,19 @@ def add_organisation(name_ar: str, name_en: str, governorate: str | None):
 
 
 @click.command("demo")
+@click.option(
+    "--scale",
+    type=click.IntRange(min=0, max=1_000_000),
+    default=0,
+    help="Also bulk-load this many live listings (e.g. 100000) for measuring.",
+)
+@click.option("--artisans", type=click.IntRange(min=1), default=5000, show_default=True)
 @with_appcontext
-def demo():
+def demo(scale: int, artisans: int):
     """Demo data for every role and every listing status, on an empty database only
     (safe to run twice); prints the demo logins."""
+    import time
+
     from artisan_market import demo as demo_data
 
     if current_app.config["APP_ENV"] == "production":
@@ -94,6 +103,15 @@ def demo():
         click.echo("Demo data loaded.")
     else:
         click.echo("The database already has accounts; demo data not loaded.")
+    if scale:
+        started = time.perf_counter()
+        if demo_data.load_scale(scale, min(artisans, scale), echo=click.echo):
+            db.session.commit()
+            demo_data.analyse()
+            took = time.perf_counter() - started
+            click.echo(f"{scale} products from {min(artisans, scale)} artisans in {took:.1f} s")
+        else:
+            click.echo("The scale data is loaded already.")
     click.echo("\n" + "\n".join(demo_data.logins()) + "\n")
 
 

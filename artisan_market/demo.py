@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import timedelta
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
@@ -208,3 +209,224 @@ def logins() -> list[str]:
             note = " (verified)" if verified else " (waiting for verification)"
         lines.append(f"  {role.value:<12} {phone or email}{note}")
     return lines
+
+
+# --- A catalogue at scale: `flask demo --scale 100000` --------------------------------------
+
+SCALE_PHONE_PREFIX = "+20115"  # +20115xxxxxxx: no real demo person uses these
+NAMES = [
+    "فاطمة",
+    "أمينة",
+    "هدى",
+    "سعاد",
+    "زينب",
+    "مريم",
+    "نادية",
+    "سامية",
+    "رحاب",
+    "صفاء",
+    "عزة",
+    "منال",
+    "إيمان",
+    "آمال",
+    "هالة",
+    "رشا",
+    "دعاء",
+    "نجلاء",
+    "وفاء",
+    "شيماء",
+]
+THINGS = {
+    "basketry": ["سلة", "طبق خوص", "حصيرة", "شنطة خوص", "غطاء طبق", "مروحة خوص"],
+    "embroidery": ["شال مطرز", "مفرش مطرز", "وسادة مطرزة", "فستان سيوي", "حقيبة مطرزة"],
+    "pottery": ["زير فخار", "طبق فخار", "قلة", "مبخرة فخار", "إناء زرع"],
+    "textiles": ["كليم", "سجادة يدوية", "بطانية صوف", "مفرش منسوج"],
+    "jewellery": ["عقد فضة", "أساور نحاس", "حلق خرز", "خاتم فضة"],
+    "leather": ["محفظة جلد", "حقيبة جلد", "حزام جلد"],
+    "wood": ["علبة خشب", "صينية خشب", "ملعقة خشب"],
+    "glass": ["فانوس زجاج", "كوب زجاج منفوخ", "مزهرية زجاج"],
+    "other": ["دمية قماش", "شمعة يدوية", "صابون طبيعي"],
+}
+QUALITIES = [
+    "ملون",
+    "كبير",
+    "صغير",
+    "تقليدي",
+    "من أسوان",
+    "من سيوة",
+    "بالخرز",
+    "أخضر",
+    "أحمر",
+    "أزرق",
+    "handmade",
+    "natural",
+    "للهدايا",
+    "للمطبخ",
+    "من النخيل",
+]
+
+
+def load_scale(products: int, artisans: int, *, echo=lambda _msg: None) -> bool:
+    """Bulk-insert `artisans` verified artisans and `products` listings (mostly live), each
+    with one photo from a small pool made by the real pipeline. False if already loaded."""
+    from artisan_market.accounts.models import ArtisanProfile
+    from artisan_market.accounts.passwords import hash_password
+    from artisan_market.catalog.models import ProductPhoto
+    from artisan_market.catalog.search import search_text_for
+    from artisan_market.egypt import CRAFTS, GOVERNORATES
+    from artisan_market.media.services import save_photo
+
+    exists = db.session.scalar(
+        sa.select(User.id).where(User.phone.like(SCALE_PHONE_PREFIX + "%")).limit(1)
+    )
+    if exists:
+        return False
+    rng = random.Random(2026)  # noqa: S311 (demo data)
+    now = utcnow()
+    password_hash = hash_password(PASSWORD)
+    organisation = Organisation(name_ar="تحالف العرض التجريبي", name_en="Scale demo coalition")
+    db.session.add(organisation)
+    db.session.flush()
+    categories = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    pool = []
+    for seed in range(12):
+        photo = prepare_photo(io.BytesIO(demo_photo(1000 + seed)))
+        largest = photo.largest("webp")
+        pool.append((save_photo(photo), largest.width, largest.height))
+
+    def next_id(model) -> int:
+        return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+
+    user_id, profile_id = next_id(User), next_id(ArtisanProfile)
+    governorates, crafts = list(GOVERNORATES), list(CRAFTS)
+    users, profiles = [], []
+    for n in range(artisans):
+        craft = crafts[n % len(crafts)]
+        users.append(
+            {
+                "id": user_id + n,
+                "name": f"{NAMES[n % len(NAMES)]} {n}",
+                "phone": f"{SCALE_PHONE_PREFIX}{n:07d}",
+                "password_hash": password_hash,
+                "role": Role.ARTISAN.value,
+                "locale": "ar",
+                "is_active": True,
+                "session_nonce": f"scale{n}",
+                "created_at": now,
+            }
+        )
+        profiles.append(
+            {
+                "id": profile_id + n,
+                "user_id": user_id + n,
+                "display_name": f"{NAMES[n % len(NAMES)]} {n}",
+                "governorate": governorates[(n * 7) % len(governorates)],
+                "village": "قرية",
+                "craft": craft,
+                "story": "",
+                "verification": VerificationStatus.VERIFIED.value,
+                "verified_at": now,
+                "organisation_id": organisation.id,
+                "decline_reason": "",
+                "created_at": now,
+            }
+        )
+    _bulk(sa.insert(User), users)
+    _bulk(sa.insert(ArtisanProfile), profiles)
+    echo(f"  {artisans} artisans")
+
+    product_id, photo_id = next_id(Product), next_id(ProductPhoto)
+    rows, photos = [], []
+    for n in range(products):
+        profile = profiles[n % artisans]
+        slug = profile["craft"] if profile["craft"] in categories else "other"
+        category = categories[slug]
+        title = f"{rng.choice(THINGS[slug])} {rng.choice(QUALITIES)}"
+        made_to_order = n % 5 == 0
+        status = ListingStatus.LIVE if n % 20 else ListingStatus.SOLD_OUT
+        created = now - timedelta(minutes=products - n)
+        rows.append(
+            {
+                "id": product_id + n,
+                "artisan_id": profile["id"],
+                "category_id": category.id,
+                "title": title,
+                "description": "قطعة مصنوعة يدويًا بالكامل من خامات طبيعية.",
+                "materials": "خامات طبيعية",
+                "price": rng.randrange(50, 3000) * 100,
+                "currency": "EGP",
+                "made_to_order": made_to_order,
+                "stock": 0 if made_to_order or status is ListingStatus.SOLD_OUT else 3,
+                "days_to_make": 7 if made_to_order else None,
+                "size": "",
+                "weight_grams": None,
+                "status": status.value,
+                "rejection_note": "",
+                "submitted_at": created,
+                "reviewed_at": created,
+                "created_at": created,
+                "updated_at": created,
+                "search_text": search_text_for(
+                    title=title,
+                    description="قطعة مصنوعة يدويًا بالكامل من خامات طبيعية.",
+                    materials="خامات طبيعية",
+                    category_ar=category.name_ar,
+                    category_en=category.name_en,
+                    display_name=profile["display_name"],
+                    governorate=profile["governorate"],
+                    craft=profile["craft"],
+                ),
+            }
+        )
+        derivatives, width, height = pool[n % len(pool)]
+        photos.append(
+            {
+                "id": photo_id + n,
+                "product_id": product_id + n,
+                "position": 0,
+                "alt_text": "",
+                "derivatives": derivatives,
+                "width": width,
+                "height": height,
+                "created_at": created,
+            }
+        )
+        if len(rows) == 5000:
+            _bulk(sa.insert(Product), rows)
+            _bulk(sa.insert(ProductPhoto), photos)
+            rows, photos = [], []
+            echo(f"  {n + 1} products")
+    _bulk(sa.insert(Product), rows)
+    _bulk(sa.insert(ProductPhoto), photos)
+    _fix_sequences()
+    return True
+
+
+def analyse() -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL would ignore the GIN index)."""
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql":
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE products")
+            conn.exec_driver_sql("VACUUM ANALYZE product_photos")
+    else:
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
+def _bulk(statement, rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(statement, rows)
+
+
+def _fix_sequences() -> None:
+    """PostgreSQL: explicit ids leave the sequences behind; move them past the new rows."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("users", "artisan_profiles", "products", "product_photos", "organisations"):
+        db.session.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            )
+        )

@@ -20,13 +20,18 @@ LOCALE_NAMES = {"ar": "العربية", "en": "English"}
 
 
 def select_locale() -> str:
-    """The account's language, else the cookie's, else Arabic.
+    """`?lang=` in the URL, else the account's language, else the cookie's, else Arabic.
 
+    The URL wins so that each language of a public page has an address of its own (for
+    search engines' hreflang and for shared links); it changes nothing stored.
     Outside a request (command-line tools) English: operators read the CLI in English, and
     anything sent to a person from there uses `force_locale` with her own language.
     """
     if not has_request_context():
         return "en"
+    from_url = request.args.get("lang")
+    if from_url in LOCALES:
+        return from_url
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
     chosen = request.cookies.get(LANG_COOKIE)
@@ -58,17 +63,28 @@ def format_number(value: int | Decimal) -> str:
 
 
 def format_money(minor_units: int, currency: str = "EGP") -> str:
-    """Piastres (an int) as money in the page's language: ‏١٬٢٥٠٫٥٠ ج.م.‏ / EGP 1,250.50."""
+    """Piastres (an int) as money in the page's language: ‏١٬٢٥٠٫٥٠ ج.م.‏ / EGP 1,250.50.
+
+    Whole pounds are written without ".00" (٣٥٠ ج.م.), as prices are written in Egypt.
+    """
     if not isinstance(minor_units, int):
         raise TypeError("money is an integer count of minor units")
     amount = Decimal(minor_units) / Decimal(100)
-    # English would print "EGP1,250.50"; a space reads better.
-    pattern = "¤\xa0#,##0.00" if current_locale() == "en" else None
-    return _localise_digits(
-        numbers.format_currency(
-            amount, currency, format=pattern, locale=get_locale(), numbering_system=_numbering()
-        )
+    whole = minor_units % 100 == 0
+    # English would print "EGP1,250.50"; a space reads better. Arabic keeps CLDR's pattern.
+    english = "¤\xa0#,##0" if whole else "¤\xa0#,##0.00"
+    pattern = english if current_locale() == "en" else None
+    text = numbers.format_currency(
+        amount,
+        currency,
+        format=pattern,
+        locale=get_locale(),
+        numbering_system=_numbering(),
+        currency_digits=pattern is None,
     )
+    if whole and pattern is None:
+        text = text.replace("٫00", "").replace(".00", "")
+    return _localise_digits(text)
 
 
 def format_day(value) -> str:

@@ -12,6 +12,19 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+
+
+def _configure_args() -> dict:
+    """The app's Alembic settings, plus a filter that hides the search index from
+    autogenerate: the FTS5 table (SQLite) and products.search_vector with its GIN index
+    (PostgreSQL) exist only in revision 378708781110, not in the models."""
+    from artisan_market.catalog.search import include_name
+
+    args = dict(current_app.extensions["migrate"].configure_args)
+    args.setdefault("include_name", include_name)
+    return args
+
+
 config.set_main_option(
     "sqlalchemy.url",
     target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"),
@@ -24,7 +37,7 @@ def run_migrations_offline():
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_db.metadata,
         literal_binds=True,
-        **current_app.extensions["migrate"].configure_args,
+        **_configure_args(),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -39,7 +52,7 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info("No changes in schema detected.")
 
-    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args = _configure_args()
     conf_args.setdefault("process_revision_directives", process_revision_directives)
 
     with target_db.engine.connect() as connection:

@@ -24,6 +24,16 @@ Url = str | Callable[[dict], str]
 MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
     ("static", "GET"): ("/static/css/app.css", (200,) * 6),
     ("main.home", "GET"): ("/", (200,) * 6),
+    # The shop window: "product" is waiting for review, so only its artisan and staff may
+    # preview it (after a redirect to its right slug); the public gets a 404.
+    ("catalog.shop", "GET"): ("/shop", (200,) * 6),
+    ("catalog.product", "GET"): (
+        lambda o: f"/products/{o['product'].id}",
+        (404, 404, 301, 404, 301, 301),
+    ),
+    ("catalog.artisan", "GET"): (lambda o: f"/artisans/{o['profile'].id}", (301,) * 6),
+    ("catalog.robots", "GET"): ("/robots.txt", (200,) * 6),
+    ("catalog.sitemap", "GET"): ("/sitemap.xml", (200,) * 6),
     ("media.serve", "GET"): ("/media/0123456789abcdef0123-640.webp", (404,) * 6),
     ("main.healthz", "GET"): ("/healthz", (200,) * 6),
     ("main.set_language", "POST"): ("/language", (303,) * 6),

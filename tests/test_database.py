@@ -15,8 +15,12 @@ from artisan_market.extensions import db
 
 def test_migrations_match_models(app):
     """Do the Alembic revisions build exactly what the models describe (`flask db check`)?"""
+    from artisan_market.catalog.search import include_name
+
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # include_name: the search index lives only in the migrations (as env.py says)
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(context, db.metadata) == []
 
 

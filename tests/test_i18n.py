@@ -98,6 +98,9 @@ def test_money_and_numbers_follow_the_page_language(app):
         with force_locale("en"):
             assert format_money(125050) == "EGP\xa01,250.50"
             assert format_money(5) == "EGP\xa00.05"
+            assert format_money(35_000) == "EGP\xa0350"
+        with force_locale("ar"):
+            assert format_money(35_000) == "\u200f٣٥٠\xa0ج.م.\u200f"
         with pytest.raises(TypeError):
             format_money(12.5)
 

@@ -1,5 +1,10 @@
-"""The catalogue: categories, listings (products) and their photos, and the listing rules.
+"""The catalogue: categories, listings (products) and their photos, the listing rules, and
+the public shop window (shop, search, product and artisan pages, sitemap).
 
-Public pages (shop, search, product pages) come with the shop-window work; the artisan's
-studio and the coordinators' review use these models and rules.
+The blueprint's views are imported by `create_app`, not here: the models and rules are
+used by the studio, the review pages and the command line without the public pages.
 """
+
+from flask import Blueprint
+
+bp = Blueprint("catalog", __name__)

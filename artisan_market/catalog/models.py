@@ -121,6 +121,9 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=1)
     days_to_make: Mapped[int | None]
     size: Mapped[str] = mapped_column(sa.String(80), default="")
+    # normalise(title, description, materials, category, artisan, governorate, craft names),
+    # kept in step by catalog.search's before_flush listener; the migration indexes it.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     weight_grams: Mapped[int | None]
     status: Mapped[ListingStatus] = mapped_column(
         enum_column(ListingStatus), default=ListingStatus.DRAFT, index=True
@@ -196,3 +199,7 @@ class ProductPhoto(db.Model):
 
     def alt(self) -> str:
         return self.alt_text or self.product.title
+
+
+# Registers the listener that keeps Product.search_text in step (after the models exist).
+from artisan_market.catalog import search as _search  # noqa: E402, F401

@@ -15,7 +15,30 @@ from artisan_market.security import safe_next
 
 @bp.get("/")
 def home():
-    return render_template("main/home.html")
+    """New pieces, the crafts, the governorates they come from, and who we are."""
+    from artisan_market.accounts.models import ArtisanProfile
+    from artisan_market.catalog.models import Category, Product
+    from artisan_market.catalog.queries import public_products
+    from artisan_market.i18n import current_locale
+
+    newest = db.session.scalars(
+        public_products().order_by(Product.created_at.desc(), Product.id.desc()).limit(8)
+    ).all()
+    categories = db.session.scalars(sa.select(Category).order_by(Category.position)).all()
+    places = db.session.execute(
+        public_products()
+        .options(sa.orm.lazyload("*"))
+        .with_only_columns(ArtisanProfile.governorate, sa.func.count(Product.id))
+        .group_by(ArtisanProfile.governorate)
+        .order_by(sa.func.count(Product.id).desc())
+    ).all()
+    return render_template(
+        "main/home.html",
+        newest=newest,
+        categories=categories,
+        places=places,
+        locale=current_locale(),
+    )
 
 
 @bp.post("/language")

@@ -1,0 +1,375 @@
+"""Search in Arabic and English: one normaliser, a denormalised text, and the query side.
+
+    normalise(text)           the ONE normaliser, used when indexing and when querying
+    search_text_for(...)      the text a product is indexed under (already normalised)
+    apply_search(stmt, q)     restrict and order a select over Product by a buyer's query
+
+Every product carries `search_text`: normalise(title, description, materials, category names
+in Arabic and English, the artisan's display name, governorate and craft names in Arabic and
+English). A `before_flush` listener (below) keeps it in step with the ORM; code that writes
+products with Core inserts (bulk seeding) must fill it with `search_text_for`.
+
+The index lives in the migration (revision 378708781110), not in the models:
+- SQLite: an FTS5 external-content table `product_search` over products.search_text, kept in
+  step by triggers on products; ranking by bm25().
+- PostgreSQL: a generated column products.search_vector = to_tsvector('simple', search_text)
+  with a GIN index; ranking by ts_rank(). 'simple' does no stemming and has no stop words:
+  the normaliser has already done the Arabic work, so both engines see the same words.
+Both engines split the normalised text at spaces only (it holds nothing but letters, digits
+and single spaces), so the same query finds the same products on both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+import sqlalchemy as sa
+from flask import has_app_context
+from flask_babel import force_locale
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from artisan_market.accounts.models import ArtisanProfile
+from artisan_market.catalog.models import Category, Product
+from artisan_market.egypt import CRAFTS, GOVERNORATES
+
+# ---------------------------------------------------------------------------------------
+# The normaliser. Revision 378708781110 holds a copy (revisions never import app code) and
+# tests/catalog/test_search.py checks that the copy still agrees with this one.
+# ---------------------------------------------------------------------------------------
+
+_CHARACTERS = {
+    # Arabic-Indic and Persian (Extended Arabic-Indic) digits are the Latin ones.
+    **{0x0660 + n: str(n) for n in range(10)},
+    **{0x06F0 + n: str(n) for n in range(10)},
+    # Harakat (fathatan … sukun, madda/hamza above and below, …), superscript alef,
+    # Quranic annotation marks, and tatweel: removed.
+    **dict.fromkeys(range(0x064B, 0x0660)),
+    0x0670: None,
+    **dict.fromkeys(range(0x06D6, 0x06EE)),
+    0x0640: None,
+    # Alef with hamza above/below, with madda, and wasla: bare alef.
+    0x0623: "ا",
+    0x0625: "ا",
+    0x0622: "ا",
+    0x0671: "ا",
+    0x0649: "ي",  # alef maqsura → yeh (على / علي)
+    0x0629: "ه",  # teh marbuta → heh (سلة / سله)
+    # Hamza on a seat → the bare seat. Egyptian everyday writing drops the hamza from its
+    # seat (قايمة for قائمة, موسسة for مؤسسة); folding both sides finds either spelling, and
+    # almost no pair of words differs only by it. (مسئول/مسؤول stay two spellings: they
+    # differ in the seat itself.)
+    0x0624: "و",
+    0x0626: "ي",
+    # Persian keyboards' yeh and kaf, which look the same as the Arabic letters.
+    0x06CC: "ي",
+    0x06A9: "ك",
+}
+_TRANSLATION = str.maketrans(_CHARACTERS)
+# Anything but a letter or a digit (punctuation of both scripts, symbols, "_", spaces,
+# non-Arabic combining marks NFKC left alone) separates words.
+_SEPARATORS = re.compile(r"[\W_]+")
+# Longest first; a prefix is stripped only when at least 2 letters remain (MIN_STEM), so
+# short words that merely begin with these letters (الي from إلى, والد) stay whole.
+PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
+MIN_STEM = 2
+
+
+def _strip_prefix(word: str) -> str:
+    for prefix in PREFIXES:
+        if word.startswith(prefix):
+            if len(word) - len(prefix) >= MIN_STEM:
+                return word[len(prefix) :]
+            return word  # a short word: keep it whole, try no shorter prefix
+    return word
+
+
+def normalise(text: str) -> str:
+    """Text as both the index and the queries see it: words separated by single spaces.
+
+    NFKC; Arabic-Indic/Persian digits → Latin; diacritics and tatweel removed; أ إ آ ٱ → ا,
+    ى → ي, ة → ه, ؤ → و, ئ → ي; Latin case folded; anything but letters and digits → space;
+    then each word loses one leading article/prefix (وال بال فال كال لل ال, longest first)
+    when at least 2 letters remain. Words, not stems: nothing else is removed.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_TRANSLATION)
+    return " ".join(_strip_prefix(word) for word in _SEPARATORS.sub(" ", text).split())
+
+
+# ---------------------------------------------------------------------------------------
+# What a product is indexed under.
+# ---------------------------------------------------------------------------------------
+
+_LOCALES = ("ar", "en")
+_names_cache: dict[tuple[str, str], str] = {}
+
+
+def _names(kind: str, table: Mapping[str, object], code: str | None) -> str:
+    """A governorate's or craft's name in Arabic and in English ("أسوان Aswan")."""
+    if not code:
+        return ""
+    key = (kind, code)
+    if key in _names_cache:
+        return _names_cache[key]
+    name = table.get(code, code)
+    words = []
+    for locale in _LOCALES:
+        with force_locale(locale):
+            words.append(str(name))
+    joined = " ".join(dict.fromkeys(words))
+    if has_app_context():  # outside one, lazy strings are not translated: do not cache
+        _names_cache[key] = joined
+    return joined
+
+
+def search_text_for(
+    *,
+    title: str = "",
+    description: str = "",
+    materials: str = "",
+    category_ar: str = "",
+    category_en: str = "",
+    display_name: str = "",
+    governorate: str | None = None,
+    craft: str | None = None,
+) -> str:
+    """The normalised text a product is found by (for Core inserts; the ORM does it itself)."""
+    parts = [
+        title,
+        description,
+        materials,
+        category_ar,
+        category_en,
+        display_name,
+        _names("governorate", GOVERNORATES, governorate),
+        _names("craft", CRAFTS, craft),
+    ]
+    return normalise(" ".join(p for p in parts if p))
+
+
+# ---------------------------------------------------------------------------------------
+# Keeping products.search_text in step: one session listener for every session.
+# ---------------------------------------------------------------------------------------
+
+_PRODUCT_FIELDS = ("title", "description", "materials", "category_id", "category")
+_PRODUCT_OWNER = ("artisan_id", "artisan")
+_ARTISAN_FIELDS = ("display_name", "governorate", "craft")
+_CATEGORY_FIELDS = ("name_ar", "name_en")
+
+
+def _changed(obj, names: Iterable[str]) -> bool:
+    attrs = sa.inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+def _related(session: Session, obj, relationship: str, foreign_key: str, cls):
+    """The object `relationship` points to now, whether it was set by object or by id."""
+    history = sa.inspect(obj).attrs[relationship].history
+    if history.added:  # set through the relationship in this unit of work
+        return history.added[0]
+    key = getattr(obj, foreign_key)
+    return session.get(cls, key) if key is not None else None  # identity map first
+
+
+def _index_product(session: Session, product: Product) -> None:
+    artisan = _related(session, product, "artisan", "artisan_id", ArtisanProfile)
+    category = _related(session, product, "category", "category_id", Category)
+    text = search_text_for(
+        title=product.title or "",
+        description=product.description or "",
+        materials=product.materials or "",
+        category_ar=category.name_ar if category else "",
+        category_en=category.name_en if category else "",
+        display_name=artisan.display_name if artisan else "",
+        governorate=artisan.governorate if artisan else None,
+        craft=artisan.craft if artisan else None,
+    )
+    if product.search_text != text:
+        product.search_text = text
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_search_text(session: Session, _flush_context, _instances) -> None:
+    products: dict[int, Product] = {}
+    artisan_ids: set[int] = set()
+    category_ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Product):
+            products[id(obj)] = obj
+    for obj in session.dirty:
+        if isinstance(obj, Product):
+            if _changed(obj, _PRODUCT_FIELDS + _PRODUCT_OWNER):
+                products[id(obj)] = obj
+        elif isinstance(obj, ArtisanProfile):
+            if obj.id is not None and _changed(obj, _ARTISAN_FIELDS):
+                artisan_ids.add(obj.id)
+        elif isinstance(obj, Category) and obj.id is not None and _changed(obj, _CATEGORY_FIELDS):
+            category_ids.add(obj.id)
+    with session.no_autoflush:
+        if artisan_ids or category_ids:
+            # Her products (or the category's), in one query; rare: a rename.
+            affected = session.scalars(
+                sa.select(Product).where(
+                    sa.or_(
+                        Product.artisan_id.in_(artisan_ids),
+                        Product.category_id.in_(category_ids),
+                    )
+                )
+            )
+            for product in affected:
+                if product not in session.deleted:
+                    products[id(product)] = product
+        for product in products.values():
+            _index_product(session, product)
+
+
+def reindex_all(batch: int = 1000) -> int:
+    """Recompute search_text of every product in SQL batches; returns how many changed.
+
+    For rows written without the ORM (Core bulk inserts) or a migration applied as SQL
+    (`flask db upgrade --sql` cannot backfill). The index follows through its triggers
+    (SQLite) or the generated column (PostgreSQL). The caller commits.
+    """
+    from artisan_market.extensions import db
+
+    products = Product.__table__
+    columns = (
+        products.c.id,
+        products.c.title,
+        products.c.description,
+        products.c.materials,
+        products.c.search_text,
+        Category.name_ar,
+        Category.name_en,
+        ArtisanProfile.display_name,
+        ArtisanProfile.governorate,
+        ArtisanProfile.craft,
+    )
+    update = (
+        sa.update(products)
+        .where(products.c.id == sa.bindparam("product_id"))
+        .values(search_text=sa.bindparam("text"))
+    )
+    after, changed = 0, 0
+    while True:
+        rows = db.session.execute(
+            sa.select(*columns)
+            .join(ArtisanProfile, ArtisanProfile.id == products.c.artisan_id)
+            .outerjoin(Category, Category.id == products.c.category_id)
+            .where(products.c.id > after)
+            .order_by(products.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return changed
+        after = rows[-1].id
+        stale = []
+        for row in rows:
+            text = search_text_for(
+                title=row.title,
+                description=row.description,
+                materials=row.materials,
+                category_ar=row.name_ar or "",
+                category_en=row.name_en or "",
+                display_name=row.display_name,
+                governorate=row.governorate,
+                craft=row.craft,
+            )
+            if text != row.search_text:
+                stale.append({"product_id": row.id, "text": text})
+        if stale:
+            db.session.execute(update, stale)
+            changed += len(stale)
+
+
+# ---------------------------------------------------------------------------------------
+# The query side.
+# ---------------------------------------------------------------------------------------
+
+# A query longer than this is cut before normalising, and only its first words are used:
+# no buyer types more, and it bounds the work a pasted essay can cause.
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 12
+
+# The index objects the migration creates and the models do not describe (for Alembic's
+# `include_name` hook, so autogenerate and compare_metadata leave them alone).
+FTS_TABLE = "product_search"
+PG_VECTOR_COLUMN = "search_vector"
+PG_VECTOR_INDEX = "ix_products_search_vector"
+
+
+def query_words(query: str | None) -> list[str]:
+    """The normalised words of a buyer's query, at most MAX_QUERY_WORDS, without repeats.
+
+    One-character words are dropped: a lone "و" typed between two words, or the first
+    keystroke of live search, would otherwise require or match almost anything.
+    """
+    if not query:
+        return []
+    words = normalise(str(query)[:MAX_QUERY_CHARS]).split()
+    words = [w for w in dict.fromkeys(words) if len(w) > 1]
+    return words[:MAX_QUERY_WORDS]
+
+
+def fts5_query(words: Iterable[str]) -> str:
+    """`"w1"* "w2"*`: every word a quoted prefix term, all of them required (implicit AND)."""
+    return " ".join('"{}"*'.format(w.replace('"', '""')) for w in words)
+
+
+def tsquery_text(words: Iterable[str]) -> str:
+    """`'w1':* & 'w2':*` for to_tsquery('simple', …): quoted prefix lexemes, all required."""
+    quoted = ("'{}'".format(w.replace("\\", "\\\\").replace("'", "''")) for w in words)
+    return " & ".join(f"{q}:*" for q in quoted)
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping) -> bool:
+    """Alembic `include_name` hook: hide the search index, which only the migration knows."""
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)  # FTS5's table and its shadow tables
+    if type_ == "column":
+        return not (name == PG_VECTOR_COLUMN and parent_names.get("table_name") == "products")
+    if type_ == "index":
+        return name != PG_VECTOR_INDEX
+    return True
+
+
+def _dialect_name() -> str:
+    from artisan_market.extensions import db
+
+    return db.session.get_bind(mapper=sa.inspect(Product)).dialect.name
+
+
+def apply_search(stmt: sa.Select, query: str | None) -> tuple[sa.Select, bool]:
+    """Restrict `stmt` (a select over Product, already filtered) to products matching `query`,
+    ordered by relevance, then newest. Returns (stmt, whether a search was applied).
+
+    With nothing to search for (empty after normalising), `stmt` comes back unchanged with
+    False: show the unfiltered list. The query reaches the database only as a bound
+    parameter built from normalised words (letters and digits), never as SQL.
+    Apply limit/offset after this call; any ORDER BY of `stmt` is replaced.
+    """
+    words = query_words(query)
+    if not words:
+        return stmt, False
+    newest = (Product.created_at.desc(), Product.id.desc())
+    if _dialect_name() == "postgresql":
+        vector = sa.literal_column(f"products.{PG_VECTOR_COLUMN}")
+        tsquery = sa.func.to_tsquery(
+            sa.literal_column("'simple'::regconfig"),
+            sa.literal(tsquery_text(words), sa.Text),  # a bound parameter
+        )
+        stmt = stmt.where(vector.op("@@")(tsquery))
+        rank = sa.func.ts_rank(vector, tsquery).desc()
+    else:
+        fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
+        stmt = stmt.join(fts, fts.c.rowid == Product.id).where(
+            sa.literal_column(FTS_TABLE).op("MATCH")(
+                sa.literal(fts5_query(words), sa.Text)  # a bound parameter
+            )
+        )
+        rank = sa.func.bm25(sa.literal_column(FTS_TABLE)).asc()  # lower is better
+    return stmt.order_by(None).order_by(rank, *newest), True

@@ -1,0 +1,235 @@
+"""The shop window. Public pages show live listings of verified artisans only; anything
+else is a 404, except to its own artisan and to staff, who see a preview."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from artisan_market.accounts.models import ArtisanProfile, Role, VerificationStatus
+from artisan_market.catalog import bp
+from artisan_market.catalog.models import Category, Product
+from artisan_market.catalog.queries import (
+    PUBLIC_STATUSES,
+    ShopFilters,
+    is_public,
+    public_products,
+    slugify,
+)
+from artisan_market.catalog.search import apply_search
+from artisan_market.extensions import db, htmx
+from artisan_market.i18n import current_locale
+
+PAGE_SIZE = 24
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(sa.select(Category).order_by(Category.position)))
+
+
+@bp.get("/shop")
+def shop():
+    """The catalogue: filters, sort, search; a fragment for htmx, the whole page otherwise.
+
+    Unknown filters are ignored, an upside-down price range is turned round, and a page
+    past the end shows the last page: never an error.
+    """
+    categories = _categories()
+    filters = ShopFilters.from_args(request.args, {c.slug for c in categories})
+    stmt = filters.apply(public_products())
+    stmt, searching = apply_search(stmt, filters.q)
+    if not searching or filters.sort != "newest":
+        stmt = filters.order(stmt.order_by(None))
+    page = db.paginate(stmt, page=filters.page, per_page=PAGE_SIZE, error_out=False, count=True)
+    if page.pages and filters.page > page.pages:
+        page = db.paginate(stmt, page=page.pages, per_page=PAGE_SIZE, error_out=False)
+    context = {
+        "page": page,
+        "filters": filters,
+        "categories": categories,
+        "searching": searching,
+        "locale": current_locale(),
+    }
+    if htmx and htmx.target == "results":
+        template = "catalog/_results.html"
+    elif htmx and htmx.target == "results-list":
+        template = "catalog/_more.html"
+    else:
+        template = "catalog/shop.html"
+    response = Response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def _viewer_may_preview(product: Product) -> bool:
+    if not current_user.is_authenticated:
+        return False
+    if current_user.role in (Role.COORDINATOR, Role.ADMIN):
+        return True
+    profile = current_user.artisan_profile
+    return profile is not None and profile.id == product.artisan_id
+
+
+@bp.get("/products/<id:product_id>")
+@bp.get("/products/<id:product_id>/<slug>")
+def product(product_id: int, slug: str | None = None):
+    """A product page. 404 unless public (or her own / staff preview); a wrong slug
+    redirects (301) to the right one."""
+    item = db.session.scalar(
+        sa.select(Product)
+        .where(Product.id == product_id)
+        .options(
+            sa.orm.joinedload(Product.artisan),
+            sa.orm.joinedload(Product.category),
+            sa.orm.selectinload(Product.photos),
+        )
+    )
+    if item is None:
+        abort(404)
+    public = is_public(item)
+    if not public and not _viewer_may_preview(item):
+        abort(404)
+    right = slugify(item.title)
+    if slug != right:
+        args = {"lang": request.args["lang"]} if request.args.get("lang") else {}
+        return redirect(url_for("catalog.product", product_id=item.id, slug=right, **args), 301)
+    more = list(
+        db.session.scalars(
+            public_products()
+            .where(Product.artisan_id == item.artisan_id, Product.id != item.id)
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(4)
+        ).unique()
+    )
+    locale = current_locale()
+    return render_template(
+        "catalog/product.html",
+        product=item,
+        public=public,
+        more=more,
+        slug=right,
+        json_ld=_json_ld(item, locale),
+        locale=locale,
+    )
+
+
+def _json_ld(item: Product, locale: str) -> str:
+    """schema.org Product for search engines; `</` escaped so it cannot end the script."""
+    availability = (
+        "MadeToOrder" if item.made_to_order else ("InStock" if item.stock > 0 else "OutOfStock")
+    )
+    jpeg = next((d for p in item.photos for d in p.derivatives if d["kind"] == "jpeg"), None)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": item.title,
+        "description": item.description,
+        "sku": str(item.id),
+        "category": item.category.name(locale) if item.category else "",
+        "offers": {
+            "@type": "Offer",
+            "price": f"{item.price // 100}.{item.price % 100:02d}" if item.price else "0",
+            "priceCurrency": item.currency,
+            "availability": f"https://schema.org/{availability}",
+            "url": url_for(
+                "catalog.product", product_id=item.id, slug=slugify(item.title), _external=True
+            ),
+        },
+    }
+    if jpeg:
+        data["image"] = url_for("media.serve", key=jpeg["key"], _external=True)
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+@bp.get("/artisans/<id:artisan_id>")
+@bp.get("/artisans/<id:artisan_id>/<slug>")
+def artisan(artisan_id: int, slug: str | None = None):
+    """Her public page: name, photo, governorate, craft, story, live products. Never her
+    phone or village. 404 until she is verified."""
+    profile = db.session.get(ArtisanProfile, artisan_id)
+    if profile is None or profile.verification is not VerificationStatus.VERIFIED:
+        abort(404)
+    right = slugify(profile.display_name)
+    if slug != right:
+        args = {"lang": request.args["lang"]} if request.args.get("lang") else {}
+        return redirect(url_for("catalog.artisan", artisan_id=profile.id, slug=right, **args), 301)
+    products = list(
+        db.session.scalars(
+            public_products()
+            .where(Product.artisan_id == profile.id)
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(48)
+        ).unique()
+    )
+    return render_template(
+        "catalog/artisan.html",
+        profile=profile,
+        products=products,
+        slug=right,
+        locale=current_locale(),
+    )
+
+
+@bp.get("/robots.txt")
+def robots():
+    body = "\n".join(
+        [
+            "User-agent: *",
+            "Disallow: /studio",
+            "Disallow: /review",
+            "Disallow: /coordinator",
+            "Disallow: /account",
+            "Disallow: /audit",
+            "Disallow: /notifications",
+            "Disallow: /set-password",
+            f"Sitemap: {url_for('catalog.sitemap', _external=True)}",
+            "",
+        ]
+    )
+    return Response(body, mimetype="text/plain")
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """Products, artisans and categories, in both languages (hreflang alternates)."""
+    products = db.session.execute(
+        sa.select(Product.id, Product.title, Product.updated_at)
+        .join(Product.artisan)
+        .where(
+            Product.status.in_(PUBLIC_STATUSES),
+            ArtisanProfile.verification == VerificationStatus.VERIFIED,
+        )
+        .order_by(Product.id)
+        .limit(45_000)
+    ).all()
+    artisans = db.session.execute(
+        sa.select(ArtisanProfile.id, ArtisanProfile.display_name)
+        .where(ArtisanProfile.verification == VerificationStatus.VERIFIED)
+        .order_by(ArtisanProfile.id)
+    ).all()
+    urls = [(url_for("catalog.shop", _external=True), None)]
+    urls += [
+        (url_for("catalog.shop", category=c.slug, _external=True), None) for c in _categories()
+    ]
+    urls += [
+        (
+            url_for("catalog.product", product_id=p.id, slug=slugify(p.title), _external=True),
+            p.updated_at,
+        )
+        for p in products
+    ]
+    urls += [
+        (
+            url_for(
+                "catalog.artisan", artisan_id=a.id, slug=slugify(a.display_name), _external=True
+            ),
+            None,
+        )
+        for a in artisans
+    ]
+    body = render_template("catalog/sitemap.xml", urls=urls, urlencode=urlencode)
+    return Response(body, mimetype="application/xml")

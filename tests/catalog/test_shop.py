@@ -1,0 +1,234 @@
+"""The shop window: what the public sees, filters, htmx fragments, product and artisan pages."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from artisan_market.catalog.models import Category, Product
+from artisan_market.extensions import db
+from tests.conftest import count_queries, log_in
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'<span class="card-title">([^<]+)</span>', html)
+
+
+@pytest.fixture
+def shop(make_artisan, make_product):
+    """Live pieces from two verified artisans, plus everything that must stay hidden."""
+    aswan = make_artisan(verified=True, governorate="ASN", display_name="فاطمة")
+    siwa = make_artisan(verified=True, governorate="MT", display_name="أمينة")
+    waiting = make_artisan(verified=False, governorate="FYM")
+    made = {
+        "basket": make_product(artisan=aswan, status="live", title="سلة كبيرة", price=35_000),
+        "tray": make_product(artisan=aswan, status="live", title="طبق خوص", price=18_000),
+        "shawl": make_product(artisan=siwa, status="live", title="شال مطرز", price=75_000),
+        "sold": make_product(artisan=siwa, status="sold_out", title="مفرش مباع", price=52_000),
+    }
+    for status in ("draft", "pending", "rejected", "paused", "archived"):
+        make_product(artisan=aswan, status=status, title=f"مخفي {status}")
+    # live, but her artisan is not verified (cannot happen through the rules; the shop must
+    # still not show it if it ever did)
+    hidden = make_product(artisan=waiting, status="pending", title="مخفي غير موثقة")
+    hidden.status = hidden.status.__class__("live")
+    embroidery = db.session.scalar(sa.select(Category).where(Category.slug == "embroidery"))
+    made["shawl"].category = embroidery
+    made["sold"].category = embroidery
+    db.session.commit()
+    return made
+
+
+def test_only_live_pieces_of_verified_artisans(client, shop):
+    page = client.get("/shop").get_data(as_text=True)
+    assert sorted(_titles(page)) == sorted(["سلة كبيرة", "طبق خوص", "شال مطرز", "مفرش مباع"])
+    assert "مخفي" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("category=embroidery", {"شال مطرز", "مفرش مباع"}),
+        ("governorate=ASN", {"سلة كبيرة", "طبق خوص"}),
+        ("min=200&max=400", {"سلة كبيرة"}),
+        ("min=٤٠٠&max=٢٠٠", {"سلة كبيرة"}),  # upside down, Arabic digits: turned round
+        ("availability=ready", {"سلة كبيرة", "طبق خوص", "شال مطرز"}),
+        ("availability=order", set()),
+        ("category=spaceships", {"سلة كبيرة", "طبق خوص", "شال مطرز", "مفرش مباع"}),
+        ("governorate=XX&min=abc", {"سلة كبيرة", "طبق خوص", "شال مطرز", "مفرش مباع"}),
+    ],
+)
+def test_filters(client, shop, query, expected):
+    response = client.get(f"/shop?{query}")
+    assert response.status_code == 200
+    assert set(_titles(response.get_data(as_text=True))) == expected
+
+
+def test_sort_by_price(client, shop):
+    up = _titles(client.get("/shop?sort=price_up").get_data(as_text=True))
+    assert up == ["طبق خوص", "سلة كبيرة", "مفرش مباع", "شال مطرز"]
+    down = _titles(client.get("/shop?sort=price_down").get_data(as_text=True))
+    assert down == list(reversed(up))
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "1000000000", "abc", "٢"])
+def test_odd_pages_give_a_sensible_page(client, shop, page):
+    response = client.get(f"/shop?page={page}")
+    assert response.status_code == 200
+    assert _titles(response.get_data(as_text=True))
+
+
+def test_pagination_without_javascript(client, make_artisan, make_product):
+    artisan = make_artisan(verified=True)
+    for n in range(26):
+        make_product(artisan=artisan, status="live", title=f"قطعة {n}")
+    first = client.get("/shop").get_data(as_text=True)
+    assert len(_titles(first)) == 24
+    assert 'href="/shop?page=2" rel="next"' in first
+    second = client.get("/shop?page=2").get_data(as_text=True)
+    assert len(_titles(second)) == 2 and 'rel="prev"' in second
+
+
+def test_htmx_gets_the_results_fragment_and_the_same_url_the_whole_page(client, shop):
+    url = "/shop?category=embroidery"
+    fragment = client.get(url, headers={"HX-Request": "true", "HX-Target": "results"})
+    html = fragment.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="results"') and "<html" not in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    full = client.get(url)
+    assert "<html" in full.get_data(as_text=True)
+    assert "HX-Request" in full.headers["Vary"]
+    assert set(_titles(html)) == set(_titles(full.get_data(as_text=True)))
+
+
+def test_more_appends_the_next_page(client, make_artisan, make_product):
+    artisan = make_artisan(verified=True)
+    for n in range(26):
+        make_product(artisan=artisan, status="live", title=f"قطعة {n}")
+    more = client.get("/shop?page=2", headers={"HX-Request": "true", "HX-Target": "results-list"})
+    html = more.get_data(as_text=True)
+    assert html.lstrip().startswith('<li class="product-card">')
+    assert len(_titles(html)) == 2
+    assert '<nav id="more" class="pages"' in html and 'hx-swap-oob="true"' in html
+
+
+def test_product_page(client, shop):
+    """Gallery, price in the page's language, the artisan card, share link, SEO tags."""
+    basket = shop["basket"]
+    response = client.get(f"/products/{basket.id}")
+    assert response.status_code == 301
+    url = response.headers["Location"]
+    assert url == f"/products/{basket.id}/%D8%B3%D9%84%D8%A9-%D9%83%D8%A8%D9%8A%D8%B1%D8%A9"
+    page = client.get(url).get_data(as_text=True)
+    assert "\u200f٣٥٠\xa0ج.م.\u200f" in page
+    assert "https://wa.me/?text=" in page
+    assert re.search(
+        r'property="og:image" content="http://localhost/media/[0-9a-f]{20}-\d+\.jpg"', page
+    )
+    assert 'rel="canonical"' in page and 'hreflang="en"' in page
+    data = json.loads(re.search(r'application/ld\+json">(.+?)</script>', page).group(1))
+    assert data["offers"]["price"] == "350.00" and data["offers"]["priceCurrency"] == "EGP"
+    assert data["offers"]["availability"] == "https://schema.org/InStock"
+    assert "فاطمة" in page  # the artisan card
+    artisan = basket.artisan
+    assert artisan.village not in page and artisan.user.phone not in page
+    assert "wa.me/" + artisan.user.phone.lstrip("+") not in page
+    english = client.get(url + "?lang=en").get_data(as_text=True)
+    assert "EGP\xa0350" in english and '<html lang="en" dir="ltr">' in english
+
+
+def test_a_wrong_slug_redirects_to_the_right_one(client, shop):
+    basket = shop["basket"]
+    response = client.get(f"/products/{basket.id}/old-name?lang=en")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("?lang=en")
+
+
+def test_hidden_products_are_404_to_the_public_and_visible_to_their_artisan(
+    client, app, make_product, make_artisan
+):
+    artisan = make_artisan(verified=True)
+    for status in ("draft", "pending", "rejected", "paused", "archived"):
+        product = make_product(artisan=artisan, status=status, title="سر")
+        url = f"/products/{product.id}/سر"
+        assert client.get(url).status_code == 404
+        from tests.conftest import Client
+
+        app.test_client_class = Client
+        own = app.test_client()
+        log_in(own, artisan)
+        preview = own.get(url)
+        assert preview.status_code == 200
+        assert 'name="robots" content="noindex"' in preview.get_data(as_text=True)
+        other = app.test_client()
+        log_in(other, make_artisan(verified=True))
+        assert other.get(url).status_code == 404
+
+
+def test_artisan_page_never_shows_phone_or_village(client, shop):
+    artisan = shop["basket"].artisan
+    response = client.get(f"/artisans/{artisan.id}")
+    assert response.status_code == 301
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "فاطمة" in page and "سلة كبيرة" in page and "مخفي" not in page
+    assert artisan.village not in page and artisan.user.phone not in page
+
+
+def test_an_unverified_artisan_has_no_page(client, make_artisan):
+    profile = make_artisan(verified=False).artisan_profile
+    assert client.get(f"/artisans/{profile.id}").status_code == 404
+    assert client.get("/artisans/9999999").status_code == 404
+
+
+def test_sitemap_and_robots(client, shop):
+    sitemap = client.get("/sitemap.xml")
+    assert sitemap.mimetype == "application/xml"
+    body = sitemap.get_data(as_text=True)
+    assert f"/products/{shop['basket'].id}/" in body
+    assert f"/artisans/{shop['basket'].artisan_id}/" in body
+    assert "/shop?category=embroidery" in body
+    assert "مخفي" not in body and 'hreflang="en"' in body
+    robots = client.get("/robots.txt").get_data(as_text=True)
+    assert "Disallow: /studio" in robots and "Sitemap: http://localhost/sitemap.xml" in robots
+
+
+def test_each_page_has_its_own_title_and_description(client, shop):
+    titles = set()
+    for url in [
+        "/",
+        "/shop",
+        f"/products/{shop['basket'].id}/x",
+        f"/artisans/{shop['basket'].artisan_id}/x",
+    ]:
+        response = client.get(url, follow_redirects=True)
+        html = response.get_data(as_text=True)
+        titles.add(re.search(r"<title>(.+?)</title>", html).group(1))
+        assert re.search(r'<meta name="description" content="[^"]{8,}">', html)
+    assert len(titles) == 4
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_catalogue_and_product_pages_stay_within_six_queries(
+    client, login_as, make_artisan, make_product, logged_in
+):
+    """No N+1: at most six SQL statements, for 3 pieces or 24 on the page."""
+    if logged_in:
+        login_as("buyer")
+    artisan = make_artisan(verified=True)
+    few = [make_product(artisan=artisan, status="live", photos=2) for _ in range(3)]
+    with count_queries() as small:
+        client.get("/shop")
+    for _ in range(24):
+        make_product(artisan=make_artisan(verified=True), status="live", photos=2)
+    with count_queries() as large:
+        assert len(_titles(client.get("/shop").get_data(as_text=True))) == 24
+    assert len(large) == len(small) <= 6, "\n".join(s[:90] for s in large)
+    url = f"/products/{few[0].id}/{few[0].title.replace(' ', '-')}"  # read before counting
+    with count_queries() as product_page:
+        page = client.get(url)
+        assert page.status_code == 200
+    assert len(product_page) <= 6, "\n".join(s[:120] for s in product_page)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 27
