@@ -168,6 +168,9 @@ class Product(db.Model):
             name="complete_unless_draft",
         ),
         sa.Index("ix_products_status_submitted", "status", "submitted_at"),
+        # The shop's filters and orders: a category newest first, and by price.
+        sa.Index("ix_products_category_newest", "category_id", "id"),
+        sa.Index("ix_products_price", "price", "id"),
     )
 
     @property

@@ -17,8 +17,10 @@ from artisan_market.catalog.queries import (
     PUBLIC_STATUSES,
     ShopFilters,
     is_public,
+    paginate,
     public_products,
     slugify,
+    verified_artisans,
 )
 from artisan_market.catalog.search import apply_search
 from artisan_market.extensions import db, htmx
@@ -44,9 +46,7 @@ def shop():
     stmt, searching = apply_search(stmt, filters.q)
     if not searching or filters.sort != "newest":
         stmt = filters.order(stmt.order_by(None))
-    page = db.paginate(stmt, page=filters.page, per_page=PAGE_SIZE, error_out=False, count=True)
-    if page.pages and filters.page > page.pages:
-        page = db.paginate(stmt, page=page.pages, per_page=PAGE_SIZE, error_out=False)
+    page = paginate(db.session, stmt, filters.page, PAGE_SIZE)
     context = {
         "page": page,
         "filters": filters,
@@ -101,7 +101,7 @@ def product(product_id: int, slug: str | None = None):
         db.session.scalars(
             public_products()
             .where(Product.artisan_id == item.artisan_id, Product.id != item.id)
-            .order_by(Product.created_at.desc(), Product.id.desc())
+            .order_by(Product.id.desc())
             .limit(4)
         ).unique()
     )
@@ -161,7 +161,7 @@ def artisan(artisan_id: int, slug: str | None = None):
         db.session.scalars(
             public_products()
             .where(Product.artisan_id == profile.id)
-            .order_by(Product.created_at.desc(), Product.id.desc())
+            .order_by(Product.id.desc())
             .limit(48)
         ).unique()
     )
@@ -198,10 +198,9 @@ def sitemap():
     """Products, artisans and categories, in both languages (hreflang alternates)."""
     products = db.session.execute(
         sa.select(Product.id, Product.title, Product.updated_at)
-        .join(Product.artisan)
         .where(
             Product.status.in_(PUBLIC_STATUSES),
-            ArtisanProfile.verification == VerificationStatus.VERIFIED,
+            Product.artisan_id.in_(verified_artisans()),
         )
         .order_by(Product.id)
         .limit(45_000)

@@ -16,21 +16,24 @@ from artisan_market.security import safe_next
 @bp.get("/")
 def home():
     """New pieces, the crafts, the governorates they come from, and who we are."""
-    from artisan_market.accounts.models import ArtisanProfile
+    from artisan_market.accounts.models import ArtisanProfile, VerificationStatus
     from artisan_market.catalog.models import Category, Product
-    from artisan_market.catalog.queries import public_products
+    from artisan_market.catalog.queries import PUBLIC_STATUSES, public_products
     from artisan_market.i18n import current_locale
 
-    newest = db.session.scalars(
-        public_products().order_by(Product.created_at.desc(), Product.id.desc()).limit(8)
-    ).all()
+    newest = db.session.scalars(public_products().order_by(Product.id.desc()).limit(8)).all()
     categories = db.session.scalars(sa.select(Category).order_by(Category.position)).all()
-    places = db.session.execute(
-        public_products()
-        .options(sa.orm.lazyload("*"))
-        .with_only_columns(ArtisanProfile.governorate, sa.func.count(Product.id))
-        .group_by(ArtisanProfile.governorate)
-        .order_by(sa.func.count(Product.id).desc())
+    # Where the pieces come from: governorates of verified artisans with a piece in the
+    # shop (an index lookup per artisan, not a count over every product).
+    in_shop = (
+        sa.select(Product.id)
+        .where(Product.artisan_id == ArtisanProfile.id, Product.status.in_(PUBLIC_STATUSES))
+        .exists()
+    )
+    places = db.session.scalars(
+        sa.select(ArtisanProfile.governorate)
+        .where(ArtisanProfile.verification == VerificationStatus.VERIFIED, in_shop)
+        .distinct()
     ).all()
     return render_template(
         "main/home.html",
