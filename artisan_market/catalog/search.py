@@ -343,7 +343,9 @@ def _dialect_name() -> str:
     return db.session.get_bind(mapper=sa.inspect(Product)).dialect.name
 
 
-def apply_search(stmt: sa.Select, query: str | None) -> tuple[sa.Select, bool]:
+def apply_search(
+    stmt: sa.Select, query: str | None, *, candidates: int | None = None
+) -> tuple[sa.Select, bool]:
     """Restrict `stmt` (a select over Product, already filtered) to products matching `query`,
     ordered by relevance, then newest. Returns (stmt, whether a search was applied).
 
@@ -351,11 +353,20 @@ def apply_search(stmt: sa.Select, query: str | None) -> tuple[sa.Select, bool]:
     False: show the unfiltered list. The query reaches the database only as a bound
     parameter built from normalised words (letters and digits), never as SQL.
     Apply limit/offset after this call; any ORDER BY of `stmt` is replaced.
+
+    With `candidates`, only the best-ranked `candidates` matches are considered: ranking a
+    word found in a tenth of the catalogue is quick, checking every match against the
+    caller's filters is not. The first pages come out the same as without it; a page that
+    comes back short must be asked again without it (`is_truncated` says when).
     """
     words = query_words(query)
     if not words:
         return stmt, False
     newest = (Product.created_at.desc(), Product.id.desc())
+    if candidates is not None:
+        top = _best_matches(words, candidates)
+        stmt = stmt.join(top, top.c.id == Product.id)
+        return stmt.order_by(None).order_by(top.c.score, *newest), True
     if _dialect_name() == "postgresql":
         vector = sa.literal_column(f"products.{PG_VECTOR_COLUMN}")
         tsquery = sa.func.to_tsquery(
@@ -373,3 +384,52 @@ def apply_search(stmt: sa.Select, query: str | None) -> tuple[sa.Select, bool]:
         )
         rank = sa.func.bm25(sa.literal_column(FTS_TABLE)).asc()  # lower is better
     return stmt.order_by(None).order_by(rank, *newest), True
+
+
+def _best_matches(words: list[str], limit: int) -> sa.Subquery:
+    """(id, score) of the `limit` best matches, best first; lower score is better."""
+    if _dialect_name() == "postgresql":
+        vector = sa.literal_column(f"products.{PG_VECTOR_COLUMN}")
+        tsquery = sa.func.to_tsquery(
+            sa.literal_column("'simple'::regconfig"),
+            sa.literal(tsquery_text(words), sa.Text),
+        )
+        score = -sa.func.ts_rank(vector, tsquery)
+        best = (
+            sa.select(Product.__table__.c.id.label("id"), score.label("score"))
+            .where(vector.op("@@")(tsquery))
+            .order_by(score, Product.__table__.c.id.desc())
+        )
+    else:
+        fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
+        score = sa.func.bm25(sa.literal_column(FTS_TABLE))
+        best = (
+            sa.select(fts.c.rowid.label("id"), score.label("score"))
+            .where(sa.literal_column(FTS_TABLE).op("MATCH")(sa.literal(fts5_query(words), sa.Text)))
+            .order_by(score, fts.c.rowid.desc())
+        )
+    return best.limit(limit).subquery("best_matches")
+
+
+def is_truncated(query: str | None, candidates: int) -> bool:
+    """Whether `query` matches more than `candidates` products (so a short page may be
+    missing matches ranked lower). One COUNT over the index: no ranking."""
+    from artisan_market.extensions import db
+
+    words = query_words(query)
+    if not words:
+        return False
+    if _dialect_name() == "postgresql":
+        vector = sa.literal_column(f"products.{PG_VECTOR_COLUMN}")
+        tsquery = sa.func.to_tsquery(
+            sa.literal_column("'simple'::regconfig"),
+            sa.literal(tsquery_text(words), sa.Text),
+        )
+        matches = sa.select(Product.__table__.c.id).where(vector.op("@@")(tsquery))
+    else:
+        fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
+        matches = sa.select(fts.c.rowid).where(
+            sa.literal_column(FTS_TABLE).op("MATCH")(sa.literal(fts5_query(words), sa.Text))
+        )
+    count = sa.select(sa.func.count()).select_from(matches.limit(candidates + 1).subquery())
+    return db.session.scalar(count) > candidates

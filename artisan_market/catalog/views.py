@@ -22,11 +22,17 @@ from artisan_market.catalog.queries import (
     slugify,
     verified_artisans,
 )
-from artisan_market.catalog.search import apply_search
+from artisan_market.catalog.search import apply_search, is_truncated
 from artisan_market.extensions import db, htmx
 from artisan_market.i18n import current_locale
 
 PAGE_SIZE = 24
+
+
+def _candidates(page: int) -> int:
+    """How many best-ranked search matches a page starts from: this page's worth four
+    times over, and at least a thousand."""
+    return max(1000, page * PAGE_SIZE * 4)
 
 
 def _categories() -> list[Category]:
@@ -42,11 +48,19 @@ def shop():
     """
     categories = _categories()
     filters = ShopFilters.from_args(request.args, {c.slug for c in categories})
-    stmt = filters.apply(public_products())
-    stmt, searching = apply_search(stmt, filters.q)
+    base = filters.apply(public_products())
+    # Search ranks only the best matches first (enough for this page, four times over);
+    # a short page is asked again over every match, so nothing is ever missed.
+    candidates = _candidates(filters.page)
+    stmt, searching = apply_search(base, filters.q, candidates=candidates)
     if not searching or filters.sort != "newest":
         stmt = filters.order(stmt.order_by(None))
     page = paginate(db.session, stmt, filters.page, PAGE_SIZE)
+    if searching and not page.has_next and is_truncated(filters.q, candidates):
+        stmt, _searching = apply_search(base, filters.q)
+        if filters.sort != "newest":
+            stmt = filters.order(stmt.order_by(None))
+        page = paginate(db.session, stmt, filters.page, PAGE_SIZE)
     context = {
         "page": page,
         "filters": filters,

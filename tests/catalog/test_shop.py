@@ -232,3 +232,30 @@ def test_catalogue_and_product_pages_stay_within_six_queries(
         assert page.status_code == 200
     assert len(product_page) <= 6, "\n".join(s[:120] for s in product_page)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 27
+
+
+@pytest.mark.parametrize("min_candidates", [1, 3, 1000])
+def test_search_pages_are_the_same_with_few_candidates(
+    client, make_artisan, make_product, monkeypatch, min_candidates
+):
+    """Ranking only the best matches first must never change what a page shows.
+
+    With one candidate the first page comes back short and is asked again over every match.
+    """
+    from artisan_market.catalog import views
+
+    artisan = make_artisan(verified=True)
+    for n in range(30):
+        make_product(artisan=artisan, status="live", title=f"سلة رقم {n}")
+    make_product(artisan=artisan, status="draft", title="سلة مخفية", photos=0)
+    expected = [_titles(client.get(f"/shop?q=سله&page={p}").get_data(as_text=True)) for p in (1, 2)]
+    monkeypatch.setattr(views, "_candidates", lambda page: min_candidates)
+    asked_again = []
+    is_truncated = views.is_truncated
+    monkeypatch.setattr(views, "is_truncated", lambda *a: asked_again.append(a) or is_truncated(*a))
+    got = [_titles(client.get(f"/shop?q=سله&page={p}").get_data(as_text=True)) for p in (1, 2)]
+    assert got == expected
+    if min_candidates < 30:
+        assert asked_again  # a short page was asked again over every match
+    assert len(expected[0]) == 24 and len(expected[1]) == 6
+    assert "سلة مخفية" not in got[0] + got[1]
