@@ -2,6 +2,7 @@
 
     make bench                         (or: .venv/bin/python -m bench.catalog)
     BENCH_SCALE=20000 BENCH_REPEAT=30 .venv/bin/python -m bench.catalog
+    BENCH_DATABASES=postgresql make bench      (only one of sqlite, postgresql)
 
 The catalogue is `flask demo --scale` (5,000 verified artisans, 100,000 listings), built once
 into instance/bench/ (SQLite) and kept for the next run; with TEST_DATABASE_URL set, also into
@@ -57,9 +58,11 @@ SEARCHES = [
 def _database_urls() -> list[tuple[str, str]]:
     bench_dir = ROOT / "instance" / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
-    urls = [("SQLite", f"sqlite:///{bench_dir / f'catalog-{SCALE}.sqlite3'}")]
+    urls = []
+    if os.environ.get("BENCH_DATABASES", "sqlite,postgresql").find("sqlite") >= 0:
+        urls.append(("SQLite", f"sqlite:///{bench_dir / f'catalog-{SCALE}.sqlite3'}"))
     test_url = os.environ.get("TEST_DATABASE_URL")
-    if test_url:
+    if test_url and "postgresql" in os.environ.get("BENCH_DATABASES", "sqlite,postgresql"):
         base = sa.engine.make_url(test_url)
         name = f"{base.database}_bench"
         admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
