@@ -19,6 +19,15 @@ def clean_text(value):
     return unicodedata.normalize("NFC", value)
 
 
+def show_rule_error(form, error) -> None:
+    """Put a RuleError's message on its field, or above the form when it names none."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        form.form_errors.append(str(error.message))
+    else:
+        field.errors = [*field.errors, str(error.message)]
+
+
 class Form(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):

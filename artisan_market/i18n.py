@@ -70,20 +70,22 @@ def format_money(minor_units: int, currency: str = "EGP") -> str:
     if not isinstance(minor_units, int):
         raise TypeError("money is an integer count of minor units")
     amount = Decimal(minor_units) / Decimal(100)
-    whole = minor_units % 100 == 0
-    # English would print "EGP1,250.50"; a space reads better. Arabic keeps CLDR's pattern.
-    english = "¤\xa0#,##0" if whole else "¤\xa0#,##0.00"
-    pattern = english if current_locale() == "en" else None
+    locale = get_locale()
+    if current_locale() == "en":
+        # English would print "EGP1,250.50"; a space reads better.
+        pattern = "¤\xa0#,##0.00"
+    else:
+        pattern = locale.currency_formats["standard"].pattern
+    if minor_units % 100 == 0:
+        pattern = pattern.replace(".00", "")
     text = numbers.format_currency(
         amount,
         currency,
         format=pattern,
-        locale=get_locale(),
+        locale=locale,
         numbering_system=_numbering(),
-        currency_digits=pattern is None,
+        currency_digits=False,
     )
-    if whole and pattern is None:
-        text = text.replace("٫00", "").replace(".00", "")
     return _localise_digits(text)
 
 

@@ -30,16 +30,12 @@ from artisan_market.extensions import db
 from artisan_market.forms import clean_text
 from artisan_market.media.pipeline import ProcessedPhoto
 from artisan_market.media.services import save_photo
+from artisan_market.rules import RuleError
 from artisan_market.timeutil import utcnow
 
 
-class AccountError(Exception):
-    """A rule refused; `field` names the form field the message belongs to, if any."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class AccountError(RuleError):
+    """An account rule refused (a phone already used, a wrong current password, …)."""
 
 
 @dataclass(frozen=True)

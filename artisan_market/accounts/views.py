@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import (
@@ -32,6 +33,7 @@ from artisan_market.accounts.models import ArtisanProfile, PasswordLinkPurpose, 
 from artisan_market.accounts.phones import display_phone, whatsapp_url
 from artisan_market.database import end_transaction
 from artisan_market.extensions import client_address, db, limiter, login_manager
+from artisan_market.forms import show_rule_error
 from artisan_market.i18n import current_locale
 from artisan_market.media.pipeline import PhotoRejected
 from artisan_market.media.services import delete_photo, prepare_photo
@@ -155,7 +157,7 @@ def signup():
             )
         except services.AccountError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_rule_error(form, error)
         else:
             db.session.commit()
             _start_session(user)
@@ -164,14 +166,6 @@ def signup():
     if request.method == "POST":
         return _invalid("accounts/signup.html", form=form)
     return render_template("accounts/signup.html", form=form)
-
-
-def _field_error(form, error: services.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error.message))
-    else:
-        field.errors = [*field.errors, str(error.message)]
 
 
 def _create_artisan(form, *, password, locale, created_by=None, before_commit=None) -> User | None:
@@ -205,7 +199,7 @@ def _create_artisan(form, *, password, locale, created_by=None, before_commit=No
             before_commit(user)
     except services.AccountError as error:
         db.session.rollback()
-        _field_error(form, error)
+        show_rule_error(form, error)
         return None
     record = user.artisan_profile.photo
     try:
@@ -280,7 +274,7 @@ def change_password():
             services.change_password(current_user, form.current_password.data, form.password.data)
         except services.AccountError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_rule_error(form, error)
         else:
             db.session.commit()
             _start_session(current_user._get_current_object())
@@ -398,7 +392,7 @@ def _show_link(user: User, token: str, purpose: PasswordLinkPurpose):
             link=link,
             purpose=purpose,
             days=current_app.config["SET_PASSWORD_LINK_DAYS"],
-            whatsapp=whatsapp_url(user.phone) + "?" + _urlencode({"text": message})
+            whatsapp=whatsapp_url(user.phone) + "?" + urlencode({"text": message})
             if user.phone
             else None,
             phone=display_phone(user.phone),
@@ -406,12 +400,6 @@ def _show_link(user: User, token: str, purpose: PasswordLinkPurpose):
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _urlencode(params: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 @bp.errorhandler(429)

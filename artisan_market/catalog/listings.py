@@ -32,6 +32,7 @@ from artisan_market.catalog.models import (
 from artisan_market.extensions import db
 from artisan_market.media.pipeline import ProcessedPhoto
 from artisan_market.media.services import delete_photo, save_photo
+from artisan_market.rules import RuleError
 from artisan_market.timeutil import utcnow
 
 S = ListingStatus
@@ -51,11 +52,8 @@ MOVES: dict[str, tuple[frozenset[ListingStatus], ListingStatus | None]] = {
 REVIEWED = frozenset({S.LIVE, S.PAUSED, S.SOLD_OUT})
 
 
-class ListingError(Exception):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class ListingError(RuleError):
+    """A listing rule refused (a move not allowed now, an incomplete listing, …)."""
 
 
 @dataclass(frozen=True)

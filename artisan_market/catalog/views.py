@@ -109,8 +109,7 @@ def product(product_id: int, slug: str | None = None):
         abort(404)
     right = slugify(item.title)
     if slug != right:
-        args = {"lang": request.args["lang"]} if request.args.get("lang") else {}
-        return redirect(url_for("catalog.product", product_id=item.id, slug=right, **args), 301)
+        return _to_right_slug("catalog.product", product_id=item.id, slug=right)
     more = list(
         db.session.scalars(
             public_products()
@@ -129,6 +128,13 @@ def product(product_id: int, slug: str | None = None):
         json_ld=_json_ld(item, locale),
         locale=locale,
     )
+
+
+def _to_right_slug(endpoint: str, **values):
+    """301 to the page's right address, keeping the language chosen in the URL."""
+    if request.args.get("lang"):
+        values["lang"] = request.args["lang"]
+    return redirect(url_for(endpoint, **values), 301)
 
 
 def _json_ld(item: Product, locale: str) -> str:
@@ -169,8 +175,7 @@ def artisan(artisan_id: int, slug: str | None = None):
         abort(404)
     right = slugify(profile.display_name)
     if slug != right:
-        args = {"lang": request.args["lang"]} if request.args.get("lang") else {}
-        return redirect(url_for("catalog.artisan", artisan_id=profile.id, slug=right, **args), 301)
+        return _to_right_slug("catalog.artisan", artisan_id=profile.id, slug=right)
     products = list(
         db.session.scalars(
             public_products()

@@ -72,19 +72,30 @@ def _pending_product(product_id: int) -> Product:
     return product
 
 
-def _listing_card(product: Product, *, form=None, error: str | None = None, status: int = 200):
-    context = {
-        "product": product,
-        "reject_form": form or RejectForm(),
-        "error": error,
-        "card_id": f"listing-{product.id}",
-        "locale": current_locale(),
-    }
-    if htmx and htmx.target == context["card_id"]:
-        return render_template("review/_listing.html", **context), status, {"Vary": "HX-Request"}
+def _decided(card_id: str, queue: str, error: str | None, status: int, render):
+    """After a decision: htmx asking for this card gets the card (with the error, if any);
+    a plain form goes back to its queue (303), the error flashed."""
+    if htmx and htmx.target == card_id:
+        return render(), status, {"Vary": "HX-Request"}
     if error:
         flash(error, "error")
-    return redirect(url_for("review.listings_queue", **request.args), 303)
+    return redirect(url_for(queue, **request.args), 303)
+
+
+def _listing_card(product: Product, *, form=None, error: str | None = None, status: int = 200):
+    return _decided(
+        f"listing-{product.id}",
+        "review.listings_queue",
+        error,
+        status,
+        lambda: render_template(
+            "review/_listing.html",
+            product=product,
+            reject_form=form or RejectForm(),
+            error=error,
+            locale=current_locale(),
+        ),
+    )
 
 
 @bp.post("/products/<id:product_id>/approve")
@@ -176,10 +187,9 @@ def _artisan_or_404(artisan_id: int) -> ArtisanProfile:
 
 
 def _artisan_card(profile: ArtisanProfile, *, error: str | None = None, status: int = 200):
-    card_id = f"artisan-{profile.id}"
-    if htmx and htmx.target == card_id:
+    def render():
         organisations = _organisations()
-        body = render_template(
+        return render_template(
             "review/_artisan.html",
             profile=profile,
             error=error,
@@ -189,10 +199,8 @@ def _artisan_card(profile: ArtisanProfile, *, error: str | None = None, status: 
             display_phone=display_phone,
             whatsapp_url=whatsapp_url,
         )
-        return body, status, {"Vary": "HX-Request"}
-    if error:
-        flash(error, "error")
-    return redirect(url_for("review.artisans_queue", **request.args), 303)
+
+    return _decided(f"artisan-{profile.id}", "review.artisans_queue", error, status, render)
 
 
 @bp.post("/artisans/<id:artisan_id>/verify")

@@ -12,6 +12,7 @@ from artisan_market.accounts.models import ArtisanProfile, Role
 from artisan_market.catalog import listings
 from artisan_market.catalog.models import MAX_PHOTOS, Category, ListingStatus, Product
 from artisan_market.extensions import db, htmx
+from artisan_market.forms import show_rule_error
 from artisan_market.i18n import current_locale
 from artisan_market.media.pipeline import PhotoRejected
 from artisan_market.media.services import prepare_photo
@@ -235,7 +236,7 @@ def edit(product_id: int):
     except listings.ListingError as error:
         db.session.rollback()
         db.session.refresh(product)
-        form.form_errors.append(str(error.message))
+        show_rule_error(form, error)
         return _edit_page(product, form, 422)
     db.session.commit()
     flash(message, "success")
