@@ -301,7 +301,9 @@ def load_scale(products: int, artisans: int, *, echo=lambda _msg: None) -> bool:
     governorates, crafts = list(GOVERNORATES), list(CRAFTS)
     users, profiles = [], []
     for n in range(artisans):
-        craft = crafts[n % len(crafts)]
+        # Every craft in every governorate (the craft does not follow from the governorate),
+        # so each combination of the shop's filters finds listings.
+        craft = crafts[(n // len(governorates)) % len(crafts)]
         users.append(
             {
                 "id": user_id + n,

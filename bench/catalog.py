@@ -5,7 +5,8 @@
     BENCH_DATABASES=postgresql make bench      (only one of sqlite, postgresql)
 
 The catalogue is `flask demo --scale` (5,000 verified artisans, 100,000 listings), built once
-into instance/bench/ (SQLite) and kept for the next run; with TEST_DATABASE_URL set, also into
+into instance/bench/ (SQLite) and kept for the next run (delete instance/bench/ after a change
+to the demo data); with TEST_DATABASE_URL set, also into
 a database of its own next to that one (`<name>_bench`) on PostgreSQL.
 
 For each page, in one process through the app's WSGI interface (no network), after a warm-up:
@@ -34,7 +35,11 @@ PAGES = [
     ("catalogue, 24 cards", "/shop", 20, "catalogue"),
     ("catalogue, page 200", "/shop?page=200", 20, "catalogue"),
     ("filtered catalogue", "/shop?category=pottery&governorate=ASN&sort=price_up", 20, "catalogue"),
+    ("  the same, none match", "/shop?category=basketry&governorate=SIN&min=2990", 20, "catalogue"),
+    ("  a governorate, newest", "/shop?governorate=SIN&availability=order", 20, "catalogue"),
     ("price range", "/shop?min=100&max=500&availability=ready", 20, "catalogue"),
+    ("  a narrow one, newest", "/shop?min=1234&max=1235", 20, "catalogue"),
+    ("  in a category", "/shop?category=glass&min=1234&max=1300", 20, "catalogue"),
     ("htmx results fragment", "/shop?category=embroidery", 20, "fragment"),
     ("product page", "/products/{product}/{slug}", 20, "product"),
     ("home page", "/", 20, "home"),
@@ -50,6 +55,8 @@ SEARCHES = [
     "كليم يدوي",
     "عقد فضه",
     "handmade",
+    "يدوي",  # in nearly every listing ("مصنوعة يدويًا")
+    "مصنوعة يدويا",
     "فانوس زجاج",
     "شيء غير موجود",
 ]

@@ -168,9 +168,11 @@ class Product(db.Model):
             name="complete_unless_draft",
         ),
         sa.Index("ix_products_status_submitted", "status", "submitted_at"),
-        # The shop's filters and orders: a category newest first, and by price.
+        # The shop's filters and orders: a category newest first, and by price; a category
+        # by price (and a price range within a category) without walking other categories.
         sa.Index("ix_products_category_newest", "category_id", "id"),
         sa.Index("ix_products_price", "price", "id"),
+        sa.Index("ix_products_category_price", "category_id", "price", "id"),
     )
 
     @property

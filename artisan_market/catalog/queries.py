@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +21,9 @@ from artisan_market.i18n import digits_to_ascii
 PUBLIC_STATUSES = (ListingStatus.LIVE, ListingStatus.SOLD_OUT)
 SORTS = ("newest", "price_up", "price_down")
 MAX_PAGE = 10_000
+# A price range holding fewer listings than this is narrow: its listings are found by the
+# price index and sorted, instead of walking the catalogue newest first to find them.
+NARROW_PRICE_RANGE = 2000
 
 
 def verified_artisans() -> sa.Select:
@@ -69,6 +72,8 @@ class ShopFilters:
     availability: str = ""  # "", "ready", "order"
     sort: str = "newest"
     page: int = 1
+    # Set by `probed`, not read from the query string: how to find the price range's listings.
+    narrow_price: bool = False
 
     @classmethod
     def from_args(cls, args, category_slugs: set[str]) -> ShopFilters:
@@ -95,18 +100,25 @@ class ShopFilters:
             category = sa.select(Category.id).where(Category.slug == self.category)
             stmt = stmt.where(Product.category_id == category.scalar_subquery())
         if self.governorate:
+            # Her products by the artisan index: a governorate holds a few per cent of the
+            # catalogue, and finding them first then sorting them is bounded, where walking
+            # the whole catalogue in order for a rare combination is not.
             stmt = stmt.where(
-                (Product.artisan_id + 0).in_(
+                Product.artisan_id.in_(
                     verified_artisans().where(ArtisanProfile.governorate == self.governorate)
                 )
             )
-        # Sorted by price, the price index gives the order; newest first, walking products
-        # by id and checking the price finds a page sooner than sorting every match.
-        price = Product.price if self.sort != "newest" else Product.price + 0
-        if self.min_price is not None:
-            stmt = stmt.where(price >= self.min_price)
-        if self.max_price is not None:
-            stmt = stmt.where(price <= self.max_price)
+        if self.narrow_price:
+            # A narrow range (see `probed`): its few listings looked up by the price index.
+            stmt = stmt.where(Product.id.in_(self._in_price_range()))
+        else:
+            # Sorted by price, the price index gives the order. Newest first, walking the
+            # catalogue by id and checking the price finds a page soon in a wide range.
+            price = Product.price if self.sort != "newest" else Product.price + 0
+            if self.min_price is not None:
+                stmt = stmt.where(price >= self.min_price)
+            if self.max_price is not None:
+                stmt = stmt.where(price <= self.max_price)
         if self.availability == "ready":
             stmt = stmt.where(Product.made_to_order.is_(False), Product.stock > 0)
         elif self.availability == "order":
@@ -121,6 +133,37 @@ class ShopFilters:
         # Newest first by id: ids are handed out in creation order, and the primary key (or
         # an index ending in it) gives that order without sorting 100,000 rows.
         return stmt.order_by(Product.id.desc())
+
+    def _in_price_range(self) -> sa.Select:
+        """The ids of listings in the price range (and the category), from the price index
+        (or the category's): a select only those indexes can answer, whatever the planner's
+        statistics say."""
+        in_range = sa.select(Product.id)
+        if self.category:
+            category = sa.select(Category.id).where(Category.slug == self.category)
+            in_range = in_range.where(Product.category_id == category.scalar_subquery())
+        if self.min_price is not None:
+            in_range = in_range.where(Product.price >= self.min_price)
+        if self.max_price is not None:
+            in_range = in_range.where(Product.price <= self.max_price)
+        return in_range
+
+    def probed(self, session) -> ShopFilters:
+        """These filters, knowing whether the price range is narrow (newest first only).
+
+        One cheap statement: the range's first NARROW_PRICE_RANGE entries in the price index
+        (with the category's, when one is chosen), counted. SQLite's planner cannot tell a
+        range of a few listings from one of thousands; walking 100,000 listings for a
+        range that holds none takes 100 ms, looking up a few hundred well under 5.
+        """
+        if self.sort != "newest" or (self.min_price is None and self.max_price is None):
+            return self
+        found = session.scalar(
+            sa.select(sa.func.count()).select_from(
+                self._in_price_range().limit(NARROW_PRICE_RANGE).subquery()
+            )
+        )
+        return replace(self, narrow_price=found < NARROW_PRICE_RANGE)
 
     def args(self, **changes) -> dict[str, str]:
         """The query string for these filters (with changes), without empty values."""

@@ -48,6 +48,7 @@ def shop():
     """
     categories = _categories()
     filters = ShopFilters.from_args(request.args, {c.slug for c in categories})
+    filters = filters.probed(db.session)
     base = filters.apply(public_products())
     # Search ranks only the best matches first (enough for this page, four times over);
     # a short page is asked again over every match, so nothing is ever missed.

@@ -259,3 +259,68 @@ def test_search_pages_are_the_same_with_few_candidates(
         assert asked_again  # a short page was asked again over every match
     assert len(expected[0]) == 24 and len(expected[1]) == 6
     assert "سلة مخفية" not in got[0] + got[1]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "min=100&max=300",
+        "min=250",
+        "category=embroidery&min=150&max=400",
+        "governorate=MT&max=350",
+        "governorate=ASN&category=embroidery&min=100&max=400&availability=ready",
+        "min=100&max=300&sort=price_down",
+    ],
+)
+def test_a_price_range_finds_the_same_pages_narrow_or_wide(
+    client, make_artisan, make_product, monkeypatch, query
+):
+    """A narrow range is found through the price index and sorted, a wide one by walking
+    the catalogue newest first: the pages must be the same either way."""
+    from artisan_market.catalog import queries
+
+    aswan = make_artisan(verified=True, governorate="ASN")
+    siwa = make_artisan(verified=True, governorate="MT")
+    embroidery = db.session.scalar(sa.select(Category).where(Category.slug == "embroidery"))
+    for n in range(40):
+        product = make_product(
+            artisan=(aswan, siwa)[n % 2],
+            status="live",
+            title=f"قطعة {n}",
+            price=(n * 37 % 45 + 1) * 1000,  # 10 to 450 pounds, out of order
+        )
+        if n % 3 == 0:
+            product.category = embroidery
+    db.session.commit()
+    pages = {}
+    for narrow_below in (0, 10**6):  # never narrow; always narrow
+        monkeypatch.setattr(queries, "NARROW_PRICE_RANGE", narrow_below)
+        pages[narrow_below] = [
+            _titles(client.get(f"/shop?{query}&page={p}").get_data(as_text=True)) for p in (1, 2)
+        ]
+    assert pages[0] == pages[10**6]
+    assert pages[0][0], "the range holds listings"
+
+
+def test_a_narrow_price_range_is_looked_up_not_walked(app, make_artisan, make_product, monkeypatch):
+    from artisan_market.catalog import queries
+    from artisan_market.catalog.queries import ShopFilters, public_products
+
+    monkeypatch.setattr(queries, "NARROW_PRICE_RANGE", 10)
+    artisan = make_artisan(verified=True)
+    for n in range(30):
+        make_product(artisan=artisan, status="live", price=(n + 1) * 1000)
+    db.session.commit()
+    narrow = ShopFilters(min_price=5000, max_price=6000).probed(db.session)
+    wide = ShopFilters(min_price=1000).probed(db.session)
+    assert narrow.narrow_price and not wide.narrow_price
+    assert not ShopFilters(min_price=5000, sort="price_up").probed(db.session).narrow_price
+    if db.engine.dialect.name == "sqlite":
+        stmt = narrow.order(narrow.apply(public_products())).with_only_columns(Product.id)
+        sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "ix_products_price" in plan and "SCAN products" not in plan, plan
+    ids = db.session.scalars(
+        narrow.order(narrow.apply(public_products())).with_only_columns(Product.id)
+    ).all()
+    assert len(ids) == 2 and ids == sorted(ids, reverse=True)
