@@ -108,8 +108,8 @@ class Product(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     artisan_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("artisan_profiles.id", ondelete="RESTRICT"), index=True
-    )
+        sa.ForeignKey("artisan_profiles.id", ondelete="RESTRICT")
+    )  # indexed by ix_products_artisan_shop, which starts with it
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"))
     title: Mapped[str] = mapped_column(sa.String(120), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
@@ -173,6 +173,17 @@ class Product(db.Model):
         sa.Index("ix_products_category_newest", "category_id", "id"),
         sa.Index("ix_products_price", "price", "id"),
         sa.Index("ix_products_category_price", "category_id", "price", "id"),
+        # Her listings (her studio, "more from her"), and a governorate's listings in the
+        # shop read from the index alone: every column the shop's filters check.
+        sa.Index(
+            "ix_products_artisan_shop",
+            "artisan_id",
+            "status",
+            "category_id",
+            "price",
+            "made_to_order",
+            "stock",
+        ),
     )
 
     @property

@@ -113,8 +113,10 @@ class ShopFilters:
             stmt = stmt.where(Product.id.in_(self._in_price_range()))
         else:
             # Sorted by price, the price index gives the order. Newest first, walking the
-            # catalogue by id and checking the price finds a page soon in a wide range.
-            price = Product.price if self.sort != "newest" else Product.price + 0
+            # catalogue by id and checking the price finds a page soon in a wide range. With
+            # a governorate, her listings are found first and only checked.
+            by_price = self.sort != "newest" and not self.governorate
+            price = Product.price if by_price else Product.price + 0
             if self.min_price is not None:
                 stmt = stmt.where(price >= self.min_price)
             if self.max_price is not None:
@@ -126,13 +128,18 @@ class ShopFilters:
         return stmt
 
     def order(self, stmt: sa.Select) -> sa.Select:
-        if self.sort == "price_up":
-            return stmt.order_by(Product.price.asc(), Product.id.asc())
-        if self.sort == "price_down":
-            return stmt.order_by(Product.price.desc(), Product.id.desc())
         # Newest first by id: ids are handed out in creation order, and the primary key (or
-        # an index ending in it) gives that order without sorting 100,000 rows.
-        return stmt.order_by(Product.id.desc())
+        # an index ending in it) gives that order without sorting 100,000 rows. A
+        # governorate's listings are sorted instead ("+ 0": the planner must not walk the
+        # whole catalogue in order to find a governorate that has few, or none).
+        price, newest = Product.price, Product.id
+        if self.governorate:
+            price, newest = Product.price + 0, Product.id + 0
+        if self.sort == "price_up":
+            return stmt.order_by(price.asc(), newest.asc())
+        if self.sort == "price_down":
+            return stmt.order_by(price.desc(), newest.desc())
+        return stmt.order_by(newest.desc())
 
     def _in_price_range(self) -> sa.Select:
         """The ids of listings in the price range (and the category), from the price index

@@ -324,3 +324,22 @@ def test_a_narrow_price_range_is_looked_up_not_walked(app, make_artisan, make_pr
         narrow.order(narrow.apply(public_products())).with_only_columns(Product.id)
     ).all()
     assert len(ids) == 2 and ids == sorted(ids, reverse=True)
+
+
+@pytest.mark.parametrize("sort", ["newest", "price_up", "price_down"])
+def test_a_governorate_is_found_through_her_artisans_not_by_walking(app, shop, sort):
+    """A governorate with few listings (or none) must not walk the whole catalogue in the
+    order asked for: her listings come from the artisan index and are sorted."""
+    from artisan_market.catalog.queries import ShopFilters, public_products
+
+    filters = ShopFilters(governorate="ASN", min_price=10_000, sort=sort)
+    stmt = filters.order(filters.apply(public_products())).with_only_columns(Product.id)
+    titles = db.session.scalars(
+        filters.order(filters.apply(public_products())).with_only_columns(Product.title)
+    ).all()
+    assert set(titles) == {"سلة كبيرة", "طبق خوص"}
+    if db.engine.dialect.name == "sqlite":
+        sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "COVERING INDEX ix_products_artisan_shop" in plan, plan
+        assert "SCAN products" not in plan and "ix_products_price" not in plan, plan
