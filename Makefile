@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup lint pytest translations extract-messages clean demo bench
+.PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse
 
 ## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
 run: setup
@@ -56,6 +56,11 @@ pytest: $(VENV)/.installed
 bench: setup
 	$(BIN)/python -m bench.photo_pipeline
 	$(BIN)/python -m bench.catalog
+
+## make lighthouse: Lighthouse (mobile) on home, catalogue, product and add-a-product, served by
+## gunicorn from a scratch demo database, with Debian's chromium (apt-get install chromium)
+lighthouse: setup
+	$(BIN)/python -m bench.lighthouse
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache
