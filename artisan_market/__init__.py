@@ -15,7 +15,16 @@ from werkzeug.routing import IntegerConverter
 
 from artisan_market import database  # noqa: F401  (registers the SQLite engine events)
 from artisan_market.config import check_production_safety, load_config
-from artisan_market.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from artisan_market.extensions import (
+    babel,
+    compress,
+    csrf,
+    db,
+    htmx,
+    limiter,
+    login_manager,
+    migrate,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,6 +83,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
@@ -159,3 +169,20 @@ def _init_templates(app: Flask) -> None:
         return 31536000 if request.args.get("v") else 300
 
     app.get_send_file_max_age = get_send_file_max_age
+    app.after_request(_read_static_text)  # registered after Flask-Compress's: runs before it
+
+
+def _read_static_text(response):
+    """Our CSS and scripts read whole before Flask-Compress sees them (they are small): it
+    compresses a streamed file without closing it, and a whole one with every algorithm,
+    a Content-Length and its validator per encoding."""
+    from flask import current_app, request
+
+    if (
+        request.endpoint == "static"
+        and response.status_code == 200
+        and response.mimetype in current_app.config["COMPRESS_MIMETYPES"]
+    ):
+        response.direct_passthrough = False
+        response.make_sequence()  # closes the file when the response is closed
+    return response

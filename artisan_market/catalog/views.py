@@ -196,15 +196,14 @@ def artisan(artisan_id: int, slug: str | None = None):
 
 @bp.get("/robots.txt")
 def robots():
+    """Everything public may be crawled. The studio, review, account and audit pages are not
+    listed: they answer a crawler with the log-in page, robots.txt is no lock (listing them
+    only tells everyone where they are), and a page that robots.txt blocks cannot be
+    checked by the tools that audit it. Set-password links carry a one-time token: never
+    fetched by a crawler that comes across one."""
     body = "\n".join(
         [
             "User-agent: *",
-            "Disallow: /studio",
-            "Disallow: /review",
-            "Disallow: /coordinator",
-            "Disallow: /account",
-            "Disallow: /audit",
-            "Disallow: /notifications",
             "Disallow: /set-password",
             f"Sitemap: {url_for('catalog.sitemap', _external=True)}",
             "",

@@ -192,7 +192,13 @@ def test_sitemap_and_robots(client, shop):
     assert "/shop?category=embroidery" in body
     assert "مخفي" not in body and 'hreflang="en"' in body
     robots = client.get("/robots.txt").get_data(as_text=True)
-    assert "Disallow: /studio" in robots and "Sitemap: http://localhost/sitemap.xml" in robots
+    assert "Sitemap: http://localhost/sitemap.xml" in robots
+    assert [line for line in robots.splitlines() if line.startswith("Disallow")] == [
+        "Disallow: /set-password"
+    ]
+    # what is not listed is locked: a crawler gets the log-in page
+    studio = client.get("/studio/products/new")
+    assert studio.status_code == 303 and "/login" in studio.headers["Location"]
 
 
 def test_each_page_has_its_own_title_and_description(client, shop):
@@ -343,3 +349,19 @@ def test_a_governorate_is_found_through_her_artisans_not_by_walking(app, shop, s
         plan = " ".join(row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
         assert "COVERING INDEX ix_products_artisan_shop" in plan, plan
         assert "SCAN products" not in plan and "ix_products_price" not in plan, plan
+
+
+def test_card_photos_say_only_what_the_title_does_not(client, make_artisan, make_product):
+    """A card's photo without alt text of its own is decorative (alt=""): the title beside it
+    names the link. The first photos of the page are asked for first."""
+    artisan = make_artisan(verified=True)
+    plain = make_product(artisan=artisan, status="live", title="سلة خوص")
+    described = make_product(artisan=artisan, status="live", title="طبق")
+    described.photos[0].alt_text = "طبق نحاس منقوش بزخارف نباتية"
+    db.session.commit()
+    html = client.get("/shop").get_data(as_text=True)
+    images = re.findall(r"<img [^>]*>", html)
+    alts = [re.search(r'alt="([^"]*)"', tag).group(1) for tag in images]
+    assert alts == ["طبق نحاس منقوش بزخارف نباتية", ""]  # newest first
+    assert all('fetchpriority="high"' in tag for tag in images)  # both in the first row
+    assert plain.title in html
