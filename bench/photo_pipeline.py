@@ -10,7 +10,7 @@ interleaved (the order alternates every repetition), on one CPU:
 
 pipeline
     ``artisan_market.media.pipeline.process_photo``: everything an upload costs, from the
-    bytes to every encoded derivative (WebP 320/640/1280 wide, JPEG 1200 wide).
+    bytes to every encoded derivative (WebP 320/480/640/960 wide, JPEG 1200 wide).
 naive
     what the pipeline replaces: ``Image.open``, ``load()`` at full size,
     ``ImageOps.exif_transpose``, ``convert("RGB")``, a resize of the full-size image to
@@ -57,7 +57,7 @@ BUDGET_PEAK_MB = 150.0
 # Wall time above CPU time by more than this means the CPU was shared while timing.
 BUSY_FACTOR = 1.08
 
-WEBP_WIDTHS = (320, 640, 1280)  # process_photo's defaults
+WEBP_WIDTHS = pipeline.WEBP_WIDTHS  # process_photo's defaults
 JPEG_WIDTH = 1200
 SENSOR = (4000, 3000)  # 12 MP, as the sensor stores it
 QUALITY = 92

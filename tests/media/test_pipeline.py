@@ -43,7 +43,7 @@ from artisan_market.media.pipeline import (
     process_photo,
 )
 
-WIDTHS = (320, 640, 1280)
+WIDTHS = (320, 480, 640, 960)
 JPEG_WIDTH = 1200
 
 
@@ -382,11 +382,12 @@ def test_phone_photo_derivatives_are_upright_and_promised_sizes(
 ) -> None:
     assert [(d.kind, d.width, d.height) for d in phone_photo.derivatives] == [
         ("webp", 320, 427),
+        ("webp", 480, 640),
         ("webp", 640, 853),
-        ("webp", 1280, 1707),
+        ("webp", 960, 1280),
         ("jpeg", 1200, 1600),
     ]
-    assert (phone_photo.width, phone_photo.height) == (1280, 1707)
+    assert (phone_photo.width, phone_photo.height) == (960, 1280)
     assert_shape(phone_photo, (3000, 4000))
 
 
@@ -420,8 +421,8 @@ def test_phone_photo_is_decoded_at_reduced_size(
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
     process_photo(io.BytesIO(phone_jpeg))
-    # libjpeg scaled by 1/2: the widest derivative (1280 upright = 1280 stored rows)
-    # still has enough pixels, and nothing decodes the 12 MP in full.
+    # libjpeg scaled by 1/2: the widest derivative (the 1200 JPEG upright = 1200 stored
+    # rows) still has enough pixels, and nothing decodes the 12 MP in full.
     assert set(decoded_sizes) == {(2000, 1500)}
 
 
@@ -902,7 +903,8 @@ def test_small_photo_is_never_upscaled() -> None:
     photo = run(encode(_marked((500, 250)), "PNG"))
     assert [(d.kind, d.width, d.height) for d in photo.derivatives] == [
         ("webp", 320, 160),
-        ("webp", 500, 250),
+        ("webp", 480, 240),
+        ("webp", 500, 250),  # 640 and 960 collapse to the photo's own width
         ("jpeg", 500, 250),
     ]
 
@@ -946,13 +948,13 @@ def test_bad_widths_are_a_programming_error(kwargs: dict) -> None:
 def test_srcset_and_largest(phone_photo: ProcessedPhoto) -> None:
     srcset = phone_photo.srcset(lambda key: f"/media/{key}")
     entries = srcset.split(", ")
-    assert [entry.rsplit(" ", 1)[1] for entry in entries] == ["320w", "640w", "1280w"]
+    assert [entry.rsplit(" ", 1)[1] for entry in entries] == ["320w", "480w", "640w", "960w"]
     for entry, derivative in zip(
         entries, [d for d in phone_photo.derivatives if d.kind == "webp"], strict=True
     ):
         assert entry == f"/media/{derivative.key} {derivative.width}w"
     assert ".jpg" not in srcset
-    assert phone_photo.largest().key.endswith("-1280.webp")
+    assert phone_photo.largest().key.endswith("-960.webp")
     assert phone_photo.largest("jpeg").key.endswith("-1200.jpg")
     with pytest.raises(ValueError):
         phone_photo.largest("avif")
@@ -975,7 +977,8 @@ def test_derivative_repr_leaves_the_bytes_out(phone_photo: ProcessedPhoto) -> No
 
 def test_outputs_are_reasonably_small(phone_photo: ProcessedPhoto) -> None:
     sizes = {(d.kind, d.width): len(d.data) for d in phone_photo.derivatives}
-    assert sizes["webp", 320] < sizes["webp", 640] < sizes["webp", 1280] < 400_000
+    webp = [sizes["webp", width] for width in WIDTHS]
+    assert webp == sorted(webp) and webp[-1] < 300_000
 
 
 def test_rejection_repr_and_reason() -> None:
