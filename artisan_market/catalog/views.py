@@ -69,14 +69,20 @@ def shop():
         "searching": searching,
         "locale": current_locale(),
     }
+    push = None
     if htmx and htmx.target == "results":
         template = "catalog/_results.html"
+        # The address bar gets the filters as the links write them (no empty fields), not
+        # the form's every field: the address she shares or comes back to is readable.
+        push = url_for("catalog.shop", **filters.args())
     elif htmx and htmx.target == "results-list":
         template = "catalog/_more.html"
     else:
         template = "catalog/shop.html"
     response = Response(render_template(template, **context))
     response.vary.add("HX-Request")
+    if push:
+        response.headers["HX-Push-Url"] = push
     return response
 
 

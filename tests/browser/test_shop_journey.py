@@ -90,6 +90,16 @@ def sa_select_category(slug):
     return sa.select(Category).where(Category.slug == slug)
 
 
+def _whole_shop_page(page, titles: list[str] | None) -> None:
+    """The page is the whole shop (header, filters, one results list), not a fragment."""
+    expect(page.locator("header")).to_have_count(1)
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("form.shop-filters")).to_have_count(1)
+    expect(page.locator("#results")).to_have_count(1)
+    if titles is not None:
+        expect(page.locator("#results .card-title")).to_have_text(titles)
+
+
 def test_buyer_finds_a_piece_by_a_spelling_variant(new_page, shot, catalogue, js):
     page = new_page()
     page.goto("/")
@@ -111,6 +121,19 @@ def test_buyer_finds_a_piece_by_a_spelling_variant(new_page, shot, catalogue, js
         page.click("form.shop-filters details button[type=submit]")
     expect(page.locator("#results .card-title")).to_have_text(["شال مطرّز من سيوة"])
     shot(page, "2-siwa")
+    if js:
+        # The address htmx pushed is the filters alone, and gives the whole, right page: on
+        # reload, and back and forward.
+        expect(page).to_have_url(re.compile(r"/shop\?governorate=MT$"))
+        page.reload()
+        _whole_shop_page(page, ["شال مطرّز من سيوة"])
+        page.go_back()
+        expect(page).to_have_url(re.compile(r"/shop\?q=%D9%82%D9%81%D9%87$"))
+        _whole_shop_page(page, ["قُفّة خوص ملوّنة"])
+        page.go_forward()
+        expect(page).to_have_url(re.compile(r"/shop\?governorate=MT$"))
+        _whole_shop_page(page, ["شال مطرّز من سيوة"])
+        expect(page.locator("#governorate")).to_have_value("MT")
 
     page.click("#results .product-card a")
     expect(page.locator("h1")).to_have_text("شال مطرّز من سيوة")

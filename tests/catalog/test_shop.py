@@ -102,6 +102,16 @@ def test_htmx_gets_the_results_fragment_and_the_same_url_the_whole_page(client, 
     assert "<html" in full.get_data(as_text=True)
     assert "HX-Request" in full.headers["Vary"]
     assert set(_titles(html)) == set(_titles(full.get_data(as_text=True)))
+    assert "HX-Push-Url" not in full.headers
+
+
+def test_htmx_pushes_the_filters_alone(client, shop):
+    """The form sends every field; the address bar gets only the filters that are set."""
+    url = "/shop?q=&category=embroidery&governorate=&min=&max=٤٠٠&availability=&sort=newest"
+    fragment = client.get(url, headers={"HX-Request": "true", "HX-Target": "results"})
+    assert fragment.headers["HX-Push-Url"] == "/shop?category=embroidery&max=400"
+    more = client.get("/shop?page=2", headers={"HX-Request": "true", "HX-Target": "results-list"})
+    assert "HX-Push-Url" not in more.headers  # "More pieces" does not change the address
 
 
 def test_more_appends_the_next_page(client, make_artisan, make_product):
