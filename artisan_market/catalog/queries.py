@@ -56,6 +56,12 @@ def public_products() -> sa.Select:
     )
 
 
+def _dialect_name() -> str:
+    from artisan_market.extensions import db
+
+    return db.session.get_bind(mapper=sa.inspect(Product)).dialect.name
+
+
 def is_public(product: Product) -> bool:
     return product.status in PUBLIC_STATUSES and product.artisan.is_verified
 
@@ -103,11 +109,15 @@ class ShopFilters:
             # Her products by the artisan index: a governorate holds a few per cent of the
             # catalogue, and finding them first then sorting them is bounded, where walking
             # the whole catalogue in order for a rare combination is not.
-            stmt = stmt.where(
-                Product.artisan_id.in_(
-                    verified_artisans().where(ArtisanProfile.governorate == self.governorate)
-                )
-            )
+            artisans = verified_artisans().where(ArtisanProfile.governorate == self.governorate)
+            if _dialect_name() == "postgresql":
+                # PostgreSQL plans "IN (subquery)" as a hash join over a scan of every
+                # listing (26 ms); over an array of her artisans' ids it reads the covering
+                # index (3 ms).
+                array = sa.func.array(artisans.scalar_subquery())
+                stmt = stmt.where(Product.artisan_id == sa.any_(array))
+            else:
+                stmt = stmt.where(Product.artisan_id.in_(artisans))
         if self.narrow_price:
             # A narrow range (see `probed`): its few listings looked up by the price index.
             stmt = stmt.where(Product.id.in_(self._in_price_range()))
