@@ -83,6 +83,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     htmx.init_app(app)
+    if app.debug:  # a developer edits static files while the server runs
+        app.config["COMPRESS_CACHE_BACKEND"] = None
     compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -10,7 +10,7 @@ interleaved (the order alternates every repetition), on one CPU:
 
 pipeline
     ``artisan_market.media.pipeline.process_photo``: everything an upload costs, from the
-    bytes to every encoded derivative (WebP 320/480/640/960 wide, JPEG 1200 wide).
+    bytes to every encoded derivative (WebP 320/400/640/960 wide, JPEG 1200 wide).
 naive
     what the pipeline replaces: ``Image.open``, ``load()`` at full size,
     ``ImageOps.exif_transpose``, ``convert("RGB")``, a resize of the full-size image to

@@ -62,12 +62,12 @@ DEFAULT_MAX_PIXELS: Final = 50_000_000
 BACKGROUND: Final = (250, 247, 242)
 
 # The widths of the WebP derivatives (for srcset). What a page needs on the phones buyers
-# use: a card is 46% of a 360-412 px screen (166-190 CSS px, 330-480 device pixels at DPR
-# 1.75-2.6); the product photo the whole width (690-1080 device pixels). 960 is the widest:
-# at 1280 a phone with DPR 1.75 takes a file 1.7x heavier for pixels it cannot show, and
-# Lighthouse's LCP (slow 4G) paid 0.1 s for it. Desktop (560 CSS px, 1120 at DPR 2) makes
-# do with 960; the JPEG (link previews) stays 1200 wide.
-WEBP_WIDTHS: Final = (320, 480, 640, 960)
+# use: a card is 46% of a 360-412 px screen (166-190 CSS px: 290-400 device pixels at DPR
+# 1.75-2, 540 at DPR 3); the product photo the whole width (690-1080 device pixels). 960
+# is the widest: at 1280 a phone with DPR 1.75 takes a file 1.7x heavier for pixels it
+# cannot show, and Lighthouse's LCP (slow 4G) paid 0.1 s for it. Desktop (560 CSS px,
+# 1120 at DPR 2) makes do with 960; the JPEG (link previews) stays 1200 wide.
+WEBP_WIDTHS: Final = (320, 400, 640, 960)
 WEBP_QUALITY: Final = 80
 # libwebp's methods 3-6 switch on rate-distortion optimisation. Measured here on a 12 MP
 # phone photo, method 4 took 2.3x the time of method 2 (206 ms vs 88 ms for a 1280x1707

@@ -43,7 +43,7 @@ from artisan_market.media.pipeline import (
     process_photo,
 )
 
-WIDTHS = (320, 480, 640, 960)
+WIDTHS = (320, 400, 640, 960)
 JPEG_WIDTH = 1200
 
 
@@ -382,7 +382,7 @@ def test_phone_photo_derivatives_are_upright_and_promised_sizes(
 ) -> None:
     assert [(d.kind, d.width, d.height) for d in phone_photo.derivatives] == [
         ("webp", 320, 427),
-        ("webp", 480, 640),
+        ("webp", 400, 533),
         ("webp", 640, 853),
         ("webp", 960, 1280),
         ("jpeg", 1200, 1600),
@@ -903,7 +903,7 @@ def test_small_photo_is_never_upscaled() -> None:
     photo = run(encode(_marked((500, 250)), "PNG"))
     assert [(d.kind, d.width, d.height) for d in photo.derivatives] == [
         ("webp", 320, 160),
-        ("webp", 480, 240),
+        ("webp", 400, 200),
         ("webp", 500, 250),  # 640 and 960 collapse to the photo's own width
         ("jpeg", 500, 250),
     ]
@@ -948,7 +948,7 @@ def test_bad_widths_are_a_programming_error(kwargs: dict) -> None:
 def test_srcset_and_largest(phone_photo: ProcessedPhoto) -> None:
     srcset = phone_photo.srcset(lambda key: f"/media/{key}")
     entries = srcset.split(", ")
-    assert [entry.rsplit(" ", 1)[1] for entry in entries] == ["320w", "480w", "640w", "960w"]
+    assert [entry.rsplit(" ", 1)[1] for entry in entries] == ["320w", "400w", "640w", "960w"]
     for entry, derivative in zip(
         entries, [d for d in phone_photo.derivatives if d.kind == "webp"], strict=True
     ):
