@@ -82,6 +82,24 @@ def test_scripts_and_styles_are_compressed_and_pages_are_not(client, encoding):
     assert "سلة" in page.get_data(as_text=True)
 
 
+def test_compressed_files_are_kept_once_per_file_and_encoding(client):
+    """Compressed once, then served from memory; another ?v= is the same file, not a new
+    entry (a stream of made-up versions must not fill the memory), and a missing file is
+    not compressed at all."""
+    from artisan_market.extensions import compress
+
+    compress.cache.clear()
+    accept = {"Accept-Encoding": "br"}
+    bodies = set()
+    for version in ("a", "b", "c"):
+        with client.get(f"/static/vendor/htmx.min.js?v={version}", headers=accept) as response:
+            bodies.add(response.get_data())
+    with client.get("/static/vendor/nothing.js", headers=accept) as missing:
+        assert missing.status_code == 404
+    assert len(bodies) == 1
+    assert list(compress.cache) == ["br;/static/vendor/htmx.min.js"]
+
+
 @pytest.mark.parametrize(
     ("path", "data"),
     [
