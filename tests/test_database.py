@@ -129,3 +129,36 @@ def test_health_postgres_down(make_app):
     app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
+
+
+def _db_check(app):
+    import flask_migrate.cli
+
+    return app.test_cli_runner().invoke(flask_migrate.cli.db, ["check"])
+
+
+def test_db_check_on_a_migrated_database_checks_that_database(app):
+    result = _db_check(app)  # SQLite, and PostgreSQL when TEST_DATABASE_URL is set
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "not at the latest revision" not in result.stderr
+
+
+def test_db_check_answers_on_a_database_not_migrated_yet(make_app, tmp_path):
+    """A fresh checkout has no database: `flask db check` checks the migrations against the
+    models on a scratch one, says so, and neither creates nor touches hers."""
+    path = tmp_path / "fresh.sqlite3"
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    result = _db_check(app)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "not at the latest revision" in result.stderr
+    assert not path.exists()
+
+
+def test_db_check_fails_when_a_model_has_no_migration(make_app, tmp_path):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    extra = sa.Table("unmigrated", db.metadata, sa.Column("id", sa.Integer, primary_key=True))
+    try:
+        result = _db_check(app)
+    finally:
+        db.metadata.remove(extra)
+    assert result.exit_code == 1
