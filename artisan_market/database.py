@@ -25,6 +25,13 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_intent: ContextVar[bool | None] = ContextVar("write_intent", default=None)
 
 
+def dialect_name() -> str:
+    """The database the session talks to: "sqlite" or "postgresql"."""
+    from artisan_market.extensions import db
+
+    return db.session.get_bind().dialect.name
+
+
 @contextmanager
 def write_intent(intent: bool = True) -> Iterator[None]:
     """Force the next transactions in this context to begin IMMEDIATE (True) or deferred."""

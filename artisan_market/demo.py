@@ -17,6 +17,7 @@ from artisan_market.accounts.models import Organisation, Role, User, Verificatio
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.catalog import listings
 from artisan_market.catalog.models import Category, ListingStatus, Product, RejectionReason
+from artisan_market.database import dialect_name
 from artisan_market.extensions import db
 from artisan_market.media.services import prepare_photo
 from artisan_market.timeutil import utcnow
@@ -424,7 +425,7 @@ def _bulk(statement, rows: list[dict]) -> None:
 
 def _fix_sequences() -> None:
     """PostgreSQL: explicit ids leave the sequences behind; move them past the new rows."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if dialect_name() != "postgresql":
         return
     for table in ("users", "artisan_profiles", "products", "product_photos", "organisations"):
         db.session.execute(

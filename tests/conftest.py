@@ -361,6 +361,14 @@ def make_product(app, make_artisan, make_user):
     return make
 
 
+def query_plan(stmt: sa.Select, prefix: str) -> str:
+    """The database's plan for `stmt` ("EXPLAIN QUERY PLAN " on SQLite, "EXPLAIN " on
+    PostgreSQL), a line per row."""
+    sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
+    rows = db.session.execute(sa.text(prefix + str(sql))).all()
+    return "\n".join(" ".join(str(v) for v in row) for row in rows)
+
+
 @contextlib.contextmanager
 def count_queries():
     """The SQL statements run inside the block (an engine event listener)."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from artisan_market.accounts.models import ArtisanProfile, VerificationStatus
 from artisan_market.catalog.models import Category, ListingStatus, Product
+from artisan_market.database import dialect_name
 from artisan_market.egypt import GOVERNORATES
 from artisan_market.i18n import digits_to_ascii
 
@@ -54,12 +55,6 @@ def public_products() -> sa.Select:
             selectinload(Product.photos),
         )
     )
-
-
-def _dialect_name() -> str:
-    from artisan_market.extensions import db
-
-    return db.session.get_bind(mapper=sa.inspect(Product)).dialect.name
 
 
 def is_public(product: Product) -> bool:
@@ -103,14 +98,13 @@ class ShopFilters:
 
     def apply(self, stmt: sa.Select) -> sa.Select:
         if self.category:
-            category = sa.select(Category.id).where(Category.slug == self.category)
-            stmt = stmt.where(Product.category_id == category.scalar_subquery())
+            stmt = stmt.where(self._in_category())
         if self.governorate:
             # Her products by the artisan index: a governorate holds a few per cent of the
             # catalogue, and finding them first then sorting them is bounded, where walking
             # the whole catalogue in order for a rare combination is not.
             artisans = verified_artisans().where(ArtisanProfile.governorate == self.governorate)
-            if _dialect_name() == "postgresql":
+            if dialect_name() == "postgresql":
                 # PostgreSQL plans "IN (subquery)" as a hash join over a scan of every
                 # listing (26 ms); over an array of her artisans' ids it reads the covering
                 # index (3 ms).
@@ -126,11 +120,7 @@ class ShopFilters:
             # catalogue by id and checking the price finds a page soon in a wide range. With
             # a governorate, her listings are found first and only checked.
             by_price = self.sort != "newest" and not self.governorate
-            price = Product.price if by_price else Product.price + 0
-            if self.min_price is not None:
-                stmt = stmt.where(price >= self.min_price)
-            if self.max_price is not None:
-                stmt = stmt.where(price <= self.max_price)
+            stmt = stmt.where(*self._in_price(Product.price if by_price else Product.price + 0))
         if self.availability == "ready":
             stmt = stmt.where(Product.made_to_order.is_(False), Product.stock > 0)
         elif self.availability == "order":
@@ -151,19 +141,26 @@ class ShopFilters:
             return stmt.order_by(price.desc(), newest.desc())
         return stmt.order_by(newest.desc())
 
+    def _in_category(self) -> sa.ColumnElement[bool]:
+        category = sa.select(Category.id).where(Category.slug == self.category)
+        return Product.category_id == category.scalar_subquery()
+
+    def _in_price(self, price: sa.ColumnElement) -> list[sa.ColumnElement[bool]]:
+        """The price range's conditions on `price` (the column, or "+ 0" to keep its index
+        out of the plan)."""
+        conditions = []
+        if self.min_price is not None:
+            conditions.append(price >= self.min_price)
+        if self.max_price is not None:
+            conditions.append(price <= self.max_price)
+        return conditions
+
     def _in_price_range(self) -> sa.Select:
         """The ids of listings in the price range (and the category), from the price index
         (or the category's): a select only those indexes can answer, whatever the planner's
         statistics say."""
-        in_range = sa.select(Product.id)
-        if self.category:
-            category = sa.select(Category.id).where(Category.slug == self.category)
-            in_range = in_range.where(Product.category_id == category.scalar_subquery())
-        if self.min_price is not None:
-            in_range = in_range.where(Product.price >= self.min_price)
-        if self.max_price is not None:
-            in_range = in_range.where(Product.price <= self.max_price)
-        return in_range
+        in_range = sa.select(Product.id).where(*self._in_price(Product.price))
+        return in_range.where(self._in_category()) if self.category else in_range
 
     def probed(self, session) -> ShopFilters:
         """These filters, knowing whether the price range is narrow (newest first only).

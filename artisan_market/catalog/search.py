@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from artisan_market.accounts.models import ArtisanProfile
 from artisan_market.catalog.models import Category, Product
+from artisan_market.database import dialect_name
 from artisan_market.egypt import CRAFTS, GOVERNORATES
 
 # ---------------------------------------------------------------------------------------
@@ -343,12 +344,6 @@ def include_name(name: str | None, type_: str, parent_names: Mapping) -> bool:
     return True
 
 
-def _dialect_name() -> str:
-    from artisan_market.extensions import db
-
-    return db.session.get_bind(mapper=sa.inspect(Product)).dialect.name
-
-
 def apply_search(
     stmt: sa.Select, query: str | None, *, candidates: int | None = None
 ) -> tuple[sa.Select, bool]:
@@ -396,7 +391,7 @@ def _matched(words: list[str]) -> tuple[sa.ColumnElement, sa.ColumnElement, sa.C
     SQLite: the FTS5 table, bm25(). PostgreSQL: products under another name (so a subquery
     never correlates with the caller's products), its tsvector, -ts_rank().
     """
-    if _dialect_name() == "postgresql":
+    if dialect_name() == "postgresql":
         matched = Product.__table__.alias("matched")
         vector = sa.literal_column(f"matched.{PG_VECTOR_COLUMN}")
         tsquery = sa.func.to_tsquery(

@@ -21,7 +21,7 @@ from artisan_market.catalog.models import Category, ListingStatus, Product
 from artisan_market.catalog.search import apply_search, normalise
 from artisan_market.egypt import CRAFTS, GOVERNORATES
 from artisan_market.extensions import db
-from tests.conftest import _settings, _unique_phone
+from tests.conftest import _settings, _unique_phone, query_plan
 
 REVISION = Path(__file__).resolve().parents[2] / "migrations/versions/378708781110_search_index.py"
 BEFORE_SEARCH = "87eb5752593e"
@@ -558,12 +558,6 @@ def _bulk_products(count: int) -> None:
     db.session.commit()
 
 
-def _plan(stmt: sa.Select, prefix: str) -> str:
-    sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
-    rows = db.session.execute(sa.text(prefix + str(sql))).all()
-    return "\n".join(" ".join(str(v) for v in row) for row in rows)
-
-
 def test_the_search_uses_the_index(app):
     _bulk_products(2000)
     searched, _ = apply_search(_public().limit(24), "قلة كليم")
@@ -571,7 +565,7 @@ def test_the_search_uses_the_index(app):
     searched, _ = apply_search(_public().limit(24), "قلة كليم 1232")
     assert [p.title for p in db.session.scalars(searched)] == ["قلة كليم 1232"]
     if db.engine.dialect.name == "sqlite":
-        plan = _plan(searched, "EXPLAIN QUERY PLAN ")
+        plan = query_plan(searched, "EXPLAIN QUERY PLAN ")
         assert "VIRTUAL TABLE INDEX" in plan and "product_search" in plan, plan
     else:
         # Rows inserted after CREATE INDEX wait in GIN's pending list, which the planner
@@ -579,7 +573,7 @@ def test_the_search_uses_the_index(app):
         db.session.execute(sa.text(f"SELECT gin_clean_pending_list('{search.PG_VECTOR_INDEX}')"))
         db.session.execute(sa.text("ANALYZE products"))
         db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-        plan = _plan(searched, "EXPLAIN ")
+        plan = query_plan(searched, "EXPLAIN ")
         assert search.PG_VECTOR_INDEX in plan, plan
     db.session.rollback()
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from artisan_market.catalog.models import Category, Product
 from artisan_market.extensions import db
-from tests.conftest import count_queries, log_in
+from tests.conftest import count_queries, log_in, query_plan
 
 
 def _titles(html: str) -> list[str]:
@@ -333,8 +333,7 @@ def test_a_narrow_price_range_is_looked_up_not_walked(app, make_artisan, make_pr
     assert not ShopFilters(min_price=5000, sort="price_up").probed(db.session).narrow_price
     if db.engine.dialect.name == "sqlite":
         stmt = narrow.order(narrow.apply(public_products())).with_only_columns(Product.id)
-        sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
-        plan = " ".join(row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+        plan = query_plan(stmt, "EXPLAIN QUERY PLAN ")
         assert "ix_products_price" in plan and "SCAN products" not in plan, plan
     ids = db.session.scalars(
         narrow.order(narrow.apply(public_products())).with_only_columns(Product.id)
@@ -355,8 +354,7 @@ def test_a_governorate_is_found_through_her_artisans_not_by_walking(app, shop, s
     ).all()
     assert set(titles) == {"سلة كبيرة", "طبق خوص"}
     if db.engine.dialect.name == "sqlite":
-        sql = stmt.compile(db.session.connection(), compile_kwargs={"literal_binds": True})
-        plan = " ".join(row[3] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}")))
+        plan = query_plan(stmt, "EXPLAIN QUERY PLAN ")
         assert "COVERING INDEX ix_products_artisan_shop" in plan, plan
         assert "SCAN products" not in plan and "ix_products_price" not in plan, plan
 
