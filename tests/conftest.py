@@ -15,6 +15,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +30,10 @@ from artisan_market.extensions import db
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "a good long test password"
+
+# Real image files (Pillow's own test images, with their licence); ARTISAN_FIXTURES may point
+# at another copy.
+FIXTURES = Path(os.environ.get("ARTISAN_FIXTURES") or Path(__file__).parent / "fixtures" / "images")
 
 BACKENDS = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +12,7 @@ from PIL import Image
 from artisan_market.accounts.models import User
 from artisan_market.extensions import db
 from tests.accounts.test_signup import ARTISAN
-
-FIXTURES = Path(
-    os.environ.get("ARTISAN_FIXTURES")
-    or Path(__file__).resolve().parents[3] / "shared/fixtures/images"
-)
+from tests.conftest import FIXTURES
 
 
 def _upload(name: str, data: bytes | None = None):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import re
 import struct
@@ -42,20 +41,11 @@ from artisan_market.media.pipeline import (
     ProcessedPhoto,
     process_photo,
 )
+from tests.conftest import FIXTURES
 
 WIDTHS = (320, 400, 640, 960)
 JPEG_WIDTH = 1200
 
-
-def _fixtures_dir() -> Path:
-    override = os.environ.get("ARTISAN_FIXTURES")
-    if override:
-        return Path(override)
-    # tests/media/test_pipeline.py -> the folder that holds both main/ and shared/
-    return Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "images"
-
-
-FIXTURES = _fixtures_dir()
 
 # What the fixtures' README asks of the pipeline: "accept", or the refusal reason.
 EXPECTED = {
