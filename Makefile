@@ -51,7 +51,7 @@ pytest: $(VENV)/.installed
 	$(BIN)/pytest
 
 ## make bench: the photo pipeline (12 MP phone JPEGs) and the shop window (100,000 products)
-## against DESIGN.md's budgets; with TEST_DATABASE_URL set, the shop on PostgreSQL too
+## against the budgets in docs/design.md; with TEST_DATABASE_URL set, the shop on PostgreSQL too
 bench: setup
 	$(BIN)/python -m bench.photo_pipeline
 	$(BIN)/python -m bench.catalog

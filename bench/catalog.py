@@ -1,4 +1,4 @@
-"""Time the shop window on a catalogue of 100,000 products, against DESIGN.md's budgets.
+"""Time the shop window on a catalogue of 100,000 products, against the budgets in docs/design.md.
 
     make bench                         (or: .venv/bin/python -m bench.catalog)
     BENCH_SCALE=20000 BENCH_REPEAT=30 .venv/bin/python -m bench.catalog
@@ -176,7 +176,7 @@ def _line(name, times, queries, gz, raw, budget, sqlite) -> str:
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     print(f"Shop window bench: {SCALE} products, {REPEAT} requests a page, one process")
-    print("  budgets (DESIGN.md): catalogue p50 ≤ 20 ms on SQLite, search p50 ≤ 30 ms,")
+    print("  budgets (docs/design.md): catalogue p50 ≤ 20 ms on SQLite, search p50 ≤ 30 ms,")
     print("  ≤ 6 SQL statements a page, first load ≤ 60 KB gzip, htmx fragment ≤ 10 KB")
     misses = 0
     for label, url in _database_urls():

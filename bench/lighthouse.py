@@ -1,4 +1,4 @@
-"""Lighthouse (mobile) on the four pages DESIGN.md budgets, against a real server.
+"""Lighthouse (mobile) on the four pages docs/design.md budgets, against a real server.
 
     make lighthouse                    (or: .venv/bin/python -m bench.lighthouse)
     LIGHTHOUSE_RUNS=5 make lighthouse  (runs per page, default 3)
@@ -53,7 +53,7 @@ SHORT = {"performance": "perf", "accessibility": "a11y", "best-practices": "bp",
 LCP_BUDGET_MS = 1500
 TRIES = 3  # a run that stops with NO_NAVSTART is tried again
 RUNS = max(1, int(os.environ.get("LIGHTHOUSE_RUNS", 3)))  # per page; the median is shown
-# DESIGN.md's Chromium flags (the browser tests' own list), with the new headless mode and
+# The Chromium flags of docs/design.md (the browser tests' own list), with the new headless mode and
 # no host but this one resolvable, so nothing leaves the machine.
 CHROME_FLAGS = " ".join(
     [

@@ -22,7 +22,7 @@ by a tiny launcher that reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after wai
 it: started straight from this (large) process, a child would inherit this process's own
 high-water mark, since Linux carries the pre-exec peak into ``ru_maxrss``.
 
-Every figure is printed with the DESIGN.md budget and PASS or MISS. This is a measurement,
+Every figure is printed with its budget (docs/design.md) and PASS or MISS. This is a measurement,
 not a test: a MISS still exits 0. An exception from the pipeline exits non-zero.
 """
 
@@ -50,7 +50,7 @@ from artisan_market.media.pipeline import process_photo
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# DESIGN.md, "Budgets": a 12-megapixel phone JPEG, all derivatives made.
+# docs/design.md, "Budgets": a 12-megapixel phone JPEG, all derivatives made.
 BUDGET_SECONDS = 0.25
 BUDGET_RATIO = 1.8
 BUDGET_PEAK_MB = 150.0
@@ -347,7 +347,7 @@ def main() -> int:
     if repeat < 1:
         raise SystemExit("BENCH_REPEAT must be at least 1")
     pinned = pin_to_one_cpu()
-    print("Photo pipeline bench (DESIGN.md budget: a 12-megapixel phone JPEG, all derivatives)")
+    print("Photo pipeline bench (docs/design.md budget: a 12 MP phone JPEG, all derivatives)")
     print(f"  {versions()}")
     print(f"  {cpu_model()}, {pinned}, {repeat} repetitions, paths interleaved")
     print(

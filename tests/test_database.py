@@ -1,4 +1,4 @@
-"""The database is set up as DESIGN.md says, and the migrations build exactly the models."""
+"""The database is set up as docs/design.md says, and the migrations build exactly the models."""
 
 from __future__ import annotations
 
