@@ -37,7 +37,7 @@ translations: $(VENV)/.installed
 ## after changing user-facing strings: refresh the catalogue, then translate the new Arabic entries
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o artisan_market/translations/messages.pot .
-	$(BIN)/pybabel update -i artisan_market/translations/messages.pot -d artisan_market/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i artisan_market/translations/messages.pot -d artisan_market/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -13,7 +13,6 @@ from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from artisan_market import database  # noqa: F401  (registers the SQLite engine events)
 from artisan_market.config import check_production_safety, load_config
 from artisan_market.extensions import (
     babel,
@@ -76,9 +75,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from artisan_market import database, transactions
     from artisan_market.i18n import select_locale
 
     db.init_app(app)
+    database.init_app(app)
+    transactions.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -91,22 +93,21 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from artisan_market import audit, media, notifications
-    from artisan_market.accounts import bp as accounts_bp
-    from artisan_market.catalog import bp as catalog_bp
-    from artisan_market.catalog import views as _catalog_views  # noqa: F401
-    from artisan_market.main import bp as main_bp
-    from artisan_market.review import bp as review_bp
-    from artisan_market.studio import bp as studio_bp
+    """Each domain registers its pages and its hooks (listeners, template context) itself."""
+    from artisan_market import (  # noqa: F401 (once: the table of forms sent once)
+        accounts,
+        audit,
+        catalog,
+        main,
+        media,
+        notifications,
+        once,
+        review,
+        studio,
+    )
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(studio_bp)
-    app.register_blueprint(review_bp)
-    app.register_blueprint(catalog_bp)
-    media.init_app(app)
-    audit.init_app(app)
-    notifications.init_app(app)
+    for domain in (main, accounts, studio, review, catalog, media, audit, notifications):
+        domain.init_app(app)
 
 
 @cache
@@ -117,7 +118,8 @@ def _file_digest(path: str) -> str:
 def _init_templates(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
-    from artisan_market import i18n
+    from artisan_market import i18n, money, once
+    from artisan_market.accounts.phones import display_phone, whatsapp_url
     from artisan_market.catalog.queries import slugify
     from artisan_market.egypt import GOVERNORATES, craft_name, governorate_name
     from artisan_market.media.services import image as photo_image
@@ -148,19 +150,24 @@ def _init_templates(app: Flask) -> None:
         product_slug=lambda product: slugify(product.title),
         artisan_slug=lambda profile: slugify(profile.display_name),
         photo_srcset=photo_srcset,
+        whatsapp_url=whatsapp_url,
         current_locale=i18n.current_locale,
         text_direction=i18n.text_direction,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
         GOVERNORATES=GOVERNORATES,
         csrf_token=generate_csrf,
+        form_key=once.form_key,
     )
     app.jinja_env.filters.update(
-        money=i18n.format_money,
+        money=money.format_money,
         number=i18n.format_number,
         day=i18n.format_day,
         moment=i18n.format_moment,
         governorate=governorate_name,
+        # A phone number the way people say it, in the page's digits (٠١٠ ١٢٣٤ ٥٦٧٨).
+        phone=lambda e164: i18n.localise_digits(display_phone(e164)),
         craft=craft_name,
+        isolate=i18n.isolate,
     )
     # A year for hashed static URLs; a short time for anything else.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from artisan_market.extensions import db
+from artisan_market.extensions import htmx
 
 MESSAGES = {
     400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
@@ -26,6 +27,10 @@ MESSAGES = {
         _l("Wait a few minutes, then try again. This protects your account."),
     ),
     500: (_l("Something went wrong on our side"), _l("We have been told. Please try again soon.")),
+    503: (
+        _l("The site is busy for a moment"),
+        _l("Nothing was saved. Wait a few seconds, then send it again."),
+    ),
 }
 
 
@@ -40,10 +45,16 @@ FALLBACK_500 = (
 
 
 def render_error(code: int, *, detail: str | None = None):
+    """The error page in the page's language; for htmx, a message for the page's message
+    area (a whole page swapped into a photo list would be nonsense)."""
     title, message = MESSAGES.get(code, MESSAGES[500])
     if detail is None:
         mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         detail = str(message) % {"mb": mb} if code == 413 else str(message)
+    if htmx and not htmx.boosted:
+        page = render_template("errors/_error.html", title=title, message=detail)
+        headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML show:#messages:top"}
+        return page, code, {**headers, "Vary": "HX-Request"}
     # A 5xx page shows no account menu: loading the account may be what failed.
     try:
         page = render_template(
@@ -72,5 +83,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(error):
-        db.session.rollback()
         return render_error(500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # A database that is restarting, locked past its timeout or out of connections: the
+        # request's transaction is rolled back, and she is told to send it again.
+        current_app.logger.warning("database unavailable: %s", error.orig)
+        return render_error(503)

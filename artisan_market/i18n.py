@@ -1,7 +1,8 @@
 """Which language a page is in, and numbers, money and dates formatted for it.
 
-Arabic is the default; English is the second language. The choice is kept in a cookie
-(for everyone) and on the account (so it follows her to another phone).
+Arabic is the default; English is the second language. The switch in the header changes
+this browser's pages (a cookie); the language of her messages is a setting of her account,
+which also gives her pages their language on a phone that has no choice of its own yet.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel import numbers
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -20,7 +21,7 @@ LOCALE_NAMES = {"ar": "العربية", "en": "English"}
 
 
 def select_locale() -> str:
-    """`?lang=` in the URL, else the account's language, else the cookie's, else Arabic.
+    """`?lang=` in the URL, else this browser's choice, else the account's, else Arabic.
 
     The URL wins so that each language of a public page has an address of its own (for
     search engines' hreflang and for shared links); it changes nothing stored.
@@ -32,10 +33,24 @@ def select_locale() -> str:
     from_url = request.args.get("lang")
     if from_url in LOCALES:
         return from_url
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return chosen
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
-    chosen = request.cookies.get(LANG_COOKIE)
-    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+    return DEFAULT_LOCALE
+
+
+def remember_locale(response, locale: str) -> None:
+    """Keep `locale` for this browser's pages, for a year."""
+    response.set_cookie(
+        LANG_COOKIE,
+        locale,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+    )
 
 
 def current_locale() -> str:
@@ -46,55 +61,37 @@ def text_direction() -> str:
     return "rtl" if current_locale() == "ar" else "ltr"
 
 
-def _numbering() -> str:
+def numbering() -> str:
+    """The digits of the page: "arab" (١٢٣) on Arabic pages, "latn" (123) on English ones."""
     # Arabic pages use Arabic-Indic digits (١٢٣), as Egyptian schoolbooks and newspapers do.
     return "arab" if current_locale() == "ar" else "latn"
 
 
-def _localise_digits(text: str) -> str:
+def localise_digits(text: str) -> str:
+    """Latin digits in `text` written in the page's digits."""
     # Babel gives the Arabic separators (٬ ٫) but leaves the digits Latin.
-    return text.translate(_TO_ARABIC_INDIC) if _numbering() == "arab" else text
+    return text.translate(_TO_ARABIC_INDIC) if numbering() == "arab" else text
 
 
 def format_number(value: int | Decimal) -> str:
-    return _localise_digits(
-        numbers.format_decimal(value, locale=get_locale(), numbering_system=_numbering())
+    return localise_digits(
+        numbers.format_decimal(value, locale=get_locale(), numbering_system=numbering())
     )
 
 
-def format_money(minor_units: int, currency: str = "EGP") -> str:
-    """Piastres (an int) as money in the page's language: ‏١٬٢٥٠٫٥٠ ج.م.‏ / EGP 1,250.50.
-
-    Whole pounds are written without ".00" (٣٥٠ ج.م.), as prices are written in Egypt.
-    """
-    if not isinstance(minor_units, int):
-        raise TypeError("money is an integer count of minor units")
-    amount = Decimal(minor_units) / Decimal(100)
-    locale = get_locale()
-    if current_locale() == "en":
-        # English would print "EGP1,250.50"; a space reads better.
-        pattern = "¤\xa0#,##0.00"
-    else:
-        pattern = locale.currency_formats["standard"].pattern
-    if minor_units % 100 == 0:
-        pattern = pattern.replace(".00", "")
-    text = numbers.format_currency(
-        amount,
-        currency,
-        format=pattern,
-        locale=locale,
-        numbering_system=_numbering(),
-        currency_digits=False,
-    )
-    return _localise_digits(text)
+def isolate(text: str | None) -> str:
+    """Someone's words set apart from the sentence around them (FSI … PDI), so an English
+    title in an Arabic sentence, or the other way round, keeps its own direction. For plain
+    text (page titles, notifications, email); in markup, <bdi> or dir="auto" does it."""
+    return f"\u2068{text}\u2069" if text else ""
 
 
 def format_day(value) -> str:
-    return _localise_digits(format_date(value, "long"))
+    return localise_digits(format_date(value, "long"))
 
 
 def format_moment(value) -> str:
-    return _localise_digits(format_datetime(value, "medium"))
+    return localise_digits(format_datetime(value, "medium"))
 
 
 def digits_to_ascii(text: str) -> str:

@@ -6,8 +6,12 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
+from artisan_market.accounts.models import STAFF
 from artisan_market.extensions import login_manager
 
 
@@ -28,6 +32,10 @@ def content_security_policy() -> str:
     )
 
 
+# Endpoints that serve files, not pages.
+PUBLIC_FILES = frozenset({"static", "media.serve"})
+
+
 def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", content_security_policy())
@@ -38,6 +46,10 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), payment=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if request.endpoint in PUBLIC_FILES:
+        # The same bytes for everyone: looking at who is logged in would read the session,
+        # and Flask would add "Vary: Cookie", which no shared cache or CDN keeps.
+        return response
     if current_user and current_user.is_authenticated and "Cache-Control" not in headers:
         # Her pages must not be kept by a shared phone's browser or any proxy.
         headers["Cache-Control"] = "private, no-store"
@@ -62,6 +74,23 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
     return target
 
 
+def page_or_none(target: str | None) -> str | None:
+    """`target` if it is a page of this site that a GET opens (`safe_next`); else None.
+
+    A button's address (POST only) is not a page: after logging in she would land on a 405.
+    """
+    path = safe_next(target, "")
+    if not path:
+        return None
+    try:
+        current_app.create_url_adapter(request).match(urlsplit(path).path, method="GET")
+    except RequestRedirect:
+        return path  # a page, only spelt without its trailing slash
+    except HTTPException:
+        return None
+    return path
+
+
 def roles_required(*roles):
     """Only these roles; anonymous people are sent to log in, others get 403."""
 
@@ -79,5 +108,22 @@ def roles_required(*roles):
     return decorator
 
 
+# Coordinators and admins only (accounts.models.STAFF).
+staff_required = roles_required(*STAFF)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that files (static, media) never carry the
+    cookie nor "Vary: Cookie": a look at the session by some extension along the way (Flask-
+    Login checks it on every answer) would otherwise keep shared caches and CDNs from
+    keeping the same bytes for everyone."""
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if request.endpoint in PUBLIC_FILES:
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     app.after_request(set_security_headers)

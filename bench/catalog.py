@@ -219,7 +219,7 @@ def main() -> int:
         # First load of the home page: HTML + CSS + scripts (no product photos), gzip.
         static = sum(
             len(gzip.compress((ROOT / "static" / p).read_bytes()))
-            for p in ("css/app.css", "vendor/htmx.min.js", "js/photos.js", "img/icons.svg")
+            for p in ("css/app.css", "vendor/htmx.min.js", "js/site.js", "img/icons.svg")
         )
         _times, _q, home_gz, _raw = _measure(client, "/")
         total = home_gz + static

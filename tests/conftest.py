@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 
 from artisan_market import create_app
 from artisan_market.accounts import services
-from artisan_market.accounts.models import Role, User, VerificationStatus
+from artisan_market.accounts.models import Role, User
 from artisan_market.accounts.passwords import hash_password
 from artisan_market.extensions import db
 
@@ -233,9 +233,11 @@ def make_user(app) -> Callable[..., User]:
 
 @pytest.fixture
 def make_artisan(app) -> Callable[..., User]:
-    """A saved artisan with her profile (pending unless verified=True)."""
+    """A saved artisan with her profile, waiting for verification; with verified=True, then
+    verified as the app does it: by a coordinator (`verified_by`, a new one unless given),
+    vouched for by an organisation of her governorate."""
 
-    def make(verified: bool = False, **kw) -> User:
+    def make(verified: bool = False, verified_by: User | None = None, **kw) -> User:
         details = services.ArtisanDetails(
             display_name=kw.pop("display_name", "نادية"),
             governorate=kw.pop("governorate", "ASN"),
@@ -249,11 +251,36 @@ def make_artisan(app) -> Callable[..., User]:
         password = kw.pop("password", PASSWORD)
         user = _save(Role.ARTISAN, password, services.register_artisan, details=details, **kw)
         if verified:
-            user.artisan_profile.verification = VerificationStatus.VERIFIED
+            coordinator = verified_by or _save(
+                Role.COORDINATOR,
+                None,
+                services.register,
+                name=f"منسقة {next(_counter)}",
+                phone=_unique_phone(),
+                email=None,
+            )
+            services.verify_artisan(
+                user.artisan_profile,
+                coordinator=coordinator,
+                organisation=_organisation(details.governorate),
+            )
             db.session.commit()
         return user
 
     return make
+
+
+def _organisation(governorate: str):
+    from artisan_market.accounts.models import Organisation
+
+    name = f"جمعية {governorate}"
+    organisation = db.session.scalar(sa.select(Organisation).where(Organisation.name_ar == name))
+    if organisation is None:
+        organisation = Organisation(name_ar=name, name_en=f"{governorate} association")
+        organisation.governorate = governorate
+        db.session.add(organisation)
+        db.session.flush()
+    return organisation
 
 
 def log_in(client: FlaskClient, user: User) -> None:

@@ -68,11 +68,23 @@ def test_switching_to_english_keeps_the_choice_in_a_cookie(client):
     assert '<html lang="en" dir="ltr">' in page and "Log in" in page
 
 
-def test_the_choice_is_kept_on_her_account(client, login_as, app):
-    """Logged in, the choice follows her to another phone (another client, no cookie)."""
-    user = login_as("artisan")
+def test_the_switch_changes_her_pages_not_her_messages(client, login_as):
+    """Does the header's switch leave the language of her notifications alone? (It changes
+    this browser's pages only.)"""
+    user = login_as("artisan", locale="ar")
     client.submit("/language", {"locale": "en", "next": "/"})
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)
+    assert db.session.get(User, user.id).locale == "ar"
+
+
+def test_her_messages_language_follows_her_to_another_phone(client, login_as, app):
+    """Chosen on her account page, it is her messages' language and, on another phone with no
+    choice of its own (no cookie), her pages' too."""
+    user = login_as("artisan")
+    response = client.submit("/account/language", {"locale": "en"}, page="/account")
+    assert response.status_code == 303
     assert db.session.get(User, user.id).locale == "en"
+    assert '<html lang="en"' in client.get("/account").get_data(as_text=True)
     phone = app.test_client()  # a second phone, no cookie: she logs in there
     phone.submit("/login", {"login": user.phone, "password": PASSWORD})
     assert '<html lang="en"' in phone.get("/").get_data(as_text=True)
@@ -89,7 +101,8 @@ def test_money_and_numbers_follow_the_page_language(app):
     """Piastres as money: Arabic-Indic digits in Arabic, Latin in English; no floats."""
     from flask_babel import force_locale
 
-    from artisan_market.i18n import format_money, format_number
+    from artisan_market.i18n import format_number
+    from artisan_market.money import format_money
 
     with app.test_request_context():
         with force_locale("ar"):

@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, Email, InputRequired, Optional, Val
 from artisan_market.accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.egypt import CRAFTS, GOVERNORATES
-from artisan_market.forms import Form, Length
+from artisan_market.forms import EmptyForm, Form, Length
+
+__all__ = ["EmptyForm"]  # re-exported: the account pages' button-only form
 
 
 def _strip(value):
@@ -38,6 +40,18 @@ class PhoneNumber:
             raise ValidationError(
                 _l("This does not look like a phone number. Example: 010 1234 5678")
             )
+
+
+class SentLength:
+    """The length as sent, before any cleaning: a name padded past any real one is refused,
+    not quietly trimmed into a valid one."""
+
+    def __init__(self, max: int, message):
+        self.max, self.message = max, message
+
+    def __call__(self, form, field):
+        if field.raw_data and len(field.raw_data[0] or "") > self.max:
+            raise ValidationError(self.message)
 
 
 class GoodPassword:
@@ -109,13 +123,19 @@ def _choices(mapping, prompt) -> list[SelectChoice]:
     return [SelectChoice("", prompt), *(SelectChoice(code, name) for code, name in mapping.items())]
 
 
+# The longest log-in name: an email address can be 254 characters.
+MAX_LOGIN_LENGTH = 254
+
+
 class LoginForm(Form):
     login = StringField(
         _l("Phone number or email"),
         filters=[_strip],
         validators=[
             DataRequired(message=_l("Enter your phone number or email.")),
-            Length(max=254, message=_l("This is too long for a phone number or email.")),
+            SentLength(
+                max=MAX_LOGIN_LENGTH, message=_l("This is too long for a phone number or email.")
+            ),
         ],
         render_kw={"autocomplete": "username", "dir": "ltr"},
     )
@@ -215,7 +235,3 @@ class ChangePasswordForm(Form):
         render_kw={"autocomplete": "current-password"},
     )
     password = password_field(_l("New password (8 characters or more)"))
-
-
-class EmptyForm(Form):
-    """A button-only POST (log out, language, new link): just the CSRF token."""

@@ -25,6 +25,10 @@ class Role(enum.StrEnum):
         return str(ROLE_LABELS[self])
 
 
+# The people who run the site for the coalition: coordinators, and admins who can do all
+# they can. The one place "staff" is spelled.
+STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
+
 ROLE_LABELS = {
     Role.BUYER: _l("Buyer"),
     Role.ARTISAN: _l("Artisan"),
@@ -104,7 +108,7 @@ class User(db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.COORDINATOR, Role.ADMIN)
+        return self.role in STAFF
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from artisan_market.i18n import digits_to_ascii
+from artisan_market.transactions import slow_work
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -29,11 +30,20 @@ def normalise(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(normalise(password))
+    """argon2id of the password (about 30 ms of CPU: no transaction is held meanwhile)."""
+    with slow_work():
+        return _hasher.hash(normalise(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when `password` matches; also spends the same time when there is no hash."""
+    """True when `password` matches; also spends the same time when there is no hash.
+
+    No transaction is held while it works (see `hash_password`)."""
+    with slow_work():
+        return _verify(password_hash, password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         if password_hash is None:
             _hasher.verify(_DUMMY_HASH, normalise(password))

@@ -25,7 +25,7 @@ from artisan_market.accounts.models import (
 )
 from artisan_market.accounts.passwords import hash_password, needs_rehash, verify_password
 from artisan_market.accounts.phones import normalise_phone
-from artisan_market.database import end_transaction, read_only
+from artisan_market.database import read_only
 from artisan_market.extensions import db
 from artisan_market.forms import clean_text
 from artisan_market.media.pipeline import ProcessedPhoto
@@ -73,15 +73,14 @@ def find_by_login(identifier: str) -> User | None:
 def authenticate(identifier: str, password: str) -> User | None:
     """The active account whose password matches, else None (same time either way).
 
-    The slow hash check runs outside any transaction: SQLite's write lock is not held
-    while argon2 works, so log-ins do not queue behind each other.
+    The look-up reads without the write lock, and the slow hash check holds no transaction
+    at all (`passwords`), so log-ins do not queue behind each other.
     """
     with read_only():
         user = find_by_login(identifier)
         user_id = user.id if user else None
         stored = user.password_hash if user else None
         active = bool(user and user.is_active)
-    end_transaction()
     if not (verify_password(stored, password) and active):
         return None
     new_hash = hash_password(password) if needs_rehash(stored) else None
@@ -155,8 +154,8 @@ def register_artisan(
     """An artisan's account and profile, waiting for a coordinator's verification.
 
     With `created_by`, a coordinator made it on her behalf and she has no password yet.
-    `photo` (already re-encoded) is written to storage last; if the caller's commit then
-    fails, it deletes the files (`media.services.delete_photo(profile.photo)`).
+    `photo` (already re-encoded) is written to storage last; its files go again if the
+    transaction rolls back.
     """
     user = register(
         name=name, phone=phone, email=email, password=password, role=Role.ARTISAN, locale=locale
@@ -180,10 +179,9 @@ def register_artisan(
 def change_password(user: User, current: str, new: str) -> None:
     """Refuses (AccountError on "current_password") when the current password is wrong.
 
-    Both hash computations run outside any transaction (see `authenticate`).
+    Both hash computations hold no transaction (see `authenticate`).
     """
     stored = user.password_hash
-    end_transaction()
     if not verify_password(stored, current):
         raise AccountError(_l("This is not your current password."), "current_password")
     _store_password(user, hash_password(new))
@@ -261,8 +259,7 @@ def redeem_password_link(link: SetPasswordLink, password: str) -> User:
     Refuses (AccountError) when the link was spent meanwhile.
     """
     link_id, user_id = link.id, link.user_id
-    end_transaction()  # hash with no lock held (see `authenticate`)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password)  # before any write: it holds no transaction
     spent = db.session.execute(
         sa.update(SetPasswordLink)
         .where(SetPasswordLink.id == link_id, SetPasswordLink.used_at.is_(None))

@@ -9,7 +9,7 @@ bp = Blueprint("audit", __name__)
 
 
 def init_app(app: Flask) -> None:
+    from artisan_market.audit import models, views  # noqa: F401
+
+    models.init_app(app)
     app.register_blueprint(bp)
-
-
-from artisan_market.audit import views  # noqa: E402, F401

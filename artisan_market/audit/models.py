@@ -1,8 +1,8 @@
 """One row per decision or change someone made: never updated, never deleted.
 
 Append-only twice over: the ORM refuses to update or delete an AuditEvent (mapper and
-session events below), and the database refuses it too (APPEND_ONLY_TRIGGERS, installed by
-the migration), so neither a bug nor a hand-typed SQL statement rewrites history.
+session events, hooked by `init_app`), and the database refuses it too (APPEND_ONLY_TRIGGERS,
+installed by the migration), so neither a bug nor a hand-typed SQL statement rewrites history.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from artisan_market.extensions import db
 from artisan_market.timeutil import UTCDateTime, utcnow
@@ -43,21 +43,33 @@ class AuditEvent(db.Model):
         return f"<AuditEvent {self.id} {self.action} {self.subject_type}:{self.subject_id}>"
 
 
-@event.listens_for(AuditEvent, "before_update")
 def _refuse_update(_mapper, _connection, target: AuditEvent) -> None:
     raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be changed")
 
 
-@event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(_mapper, _connection, target: AuditEvent) -> None:
     raise AuditLogIsAppendOnly(f"audit event {target.id} cannot be deleted")
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_changes(state) -> None:
     # sa.update(AuditEvent) / sa.delete(AuditEvent) skip the mapper events above.
     if (state.is_update or state.is_delete) and state.bind_mapper is sa.inspect(AuditEvent):
         raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
+
+
+_HOOKS = (
+    (AuditEvent, "before_update", _refuse_update),
+    (AuditEvent, "before_delete", _refuse_delete),
+    (db.session, "do_orm_execute", _refuse_bulk_changes),
+)
+
+
+def init_app(app) -> None:
+    """The ORM's side of append-only (the database's is the triggers below); hooked once,
+    since the model and the session class are shared by every app."""
+    for target, name, hook in _HOOKS:
+        if not event.contains(target, name, hook):
+            event.listen(target, name, hook)
 
 
 # The database's own guard, for the Alembic revision (op.execute each statement, in order).

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
-from datetime import UTC
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from artisan_market.accounts.models import User
 from artisan_market.audit.models import AuditEvent
 from artisan_market.extensions import db
+from artisan_market.i18n import format_moment, format_number
+from artisan_market.money import format_money
 
 ACTION_LABELS = {
     "artisan.verified": _l("Artisan verified"),
@@ -95,23 +97,101 @@ def subject_label(subject_type: str) -> str:
     return str(label) if label is not None else subject_type
 
 
+# Values that say "nothing here": a change from one to another is no change.
+_NOTHING = (None, "", [])
+
+
 def _shown(value: Any) -> str:
-    if value is None:
+    if value in _NOTHING:
         return "—"
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
 
 
-def changes(event: AuditEvent) -> list[tuple[str, str, str]]:
-    """(field, before, after) as text, for each field that differs: what the page shows."""
+def _yes_no(value: Any) -> str:
+    return str(_l("Yes")) if value else str(_l("No"))
+
+
+def _label(labels: dict) -> Callable[[Any], str]:
+    """A stored enum value in the words the rest of the site uses for it."""
+    by_value = {member.value: text for member, text in labels.items()}
+    return lambda value: str(by_value[value]) if value in by_value else _shown(value)
+
+
+def _money(value: Any) -> str:
+    return format_money(value) if isinstance(value, int) else _shown(value)
+
+
+def _count_photos(value: Any) -> str:
+    return format_number(len(value)) if isinstance(value, list) else _shown(value)
+
+
+def _number(value: Any) -> str:
+    return format_number(value) if isinstance(value, int) else _shown(value)
+
+
+def _moment(value: Any) -> str:
+    try:
+        return format_moment(datetime.fromisoformat(value))
+    except (TypeError, ValueError):
+        return _shown(value)
+
+
+def _fields() -> dict[str, tuple[Any, Callable[[Any], str]]]:
+    """field → (its name, how a stored value of it reads), for what the audit log keeps."""
+    from artisan_market.accounts.models import VERIFICATION_LABELS, PasswordLinkPurpose
+    from artisan_market.catalog.models import STATUS_LABELS, RejectionReason
+
+    reasons = {reason: reason.label for reason in RejectionReason}
+    purposes = {
+        PasswordLinkPurpose.INVITE: _l("Her new account"),
+        PasswordLinkPurpose.RESET: _l("A forgotten password"),
+    }
+    return {
+        "status": (_l("Status"), _label(STATUS_LABELS)),
+        "title": (_l("Name of the piece"), _shown),
+        "description": (_l("Description"), _shown),
+        "materials": (_l("Materials"), _shown),
+        "category_id": (_l("Category"), _shown),
+        "size": (_l("Size"), _shown),
+        "weight_grams": (_l("Weight in grams"), _number),
+        "price": (_l("Price"), _money),
+        "made_to_order": (_l("Made to order"), _yes_no),
+        "stock": (_l("Ready pieces"), _number),
+        "days_to_make": (_l("Days needed to make one"), _number),
+        "photos": (_l("Photos"), _count_photos),
+        "reason": (_l("Reason"), _label(reasons)),
+        "note": (_l("Note"), _shown),
+        "verification": (_l("Verification"), _label(VERIFICATION_LABELS)),
+        "organisation_id": (_l("Organisation"), _shown),
+        "decline_reason": (_l("Reason"), _shown),
+        "purpose": (_l("Link for"), _label(purposes)),
+        "expires_at": (_l("Works until"), _moment),
+    }
+
+
+def changes(event: AuditEvent, names: dict[str, dict] | None = None) -> list[tuple[str, str, str]]:
+    """(field, before, after) in the page's words, for each field that differs.
+
+    Fields and enum values read as the rest of the site words them (status "Live", not
+    "live"); `names` turns ids into names ({"category_id": {3: "Pottery"}, ...}). A field this
+    version does not know shows as stored.
+    """
     before, after = event.before or {}, event.after or {}
     keys = [*before, *(k for k in after if k not in before)]
-    return [
-        (k, _shown(before.get(k)), _shown(after.get(k)))
-        for k in keys
-        if before.get(k) != after.get(k)
-    ]
+    fields = _fields()
+    rows = []
+    for key in keys:
+        old, new = before.get(key), after.get(key)
+        if old == new or (old in _NOTHING and new in _NOTHING):
+            continue
+        label, shown = fields.get(key, (key, _shown))
+        lookup = (names or {}).get(key)
+        if lookup is not None:
+            shown = lambda value, lookup=lookup: lookup.get(value, _shown(value))  # noqa: E731
+        rows.append((str(label), shown(old), shown(new)))
+    return rows
 
 
 def _cell(value: str) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Response, render_template, request
 from flask_babel import to_user_timezone
 
-from artisan_market.accounts.models import Role
+from artisan_market import paging
 from artisan_market.audit import bp, services
 from artisan_market.extensions import db
-from artisan_market.security import roles_required
+from artisan_market.i18n import current_locale
+from artisan_market.security import staff_required
 from artisan_market.timeutil import utcnow
 
 PER_PAGE = 50
@@ -19,15 +21,32 @@ def _action_filter() -> str:
     return (request.args.get("action") or "").strip()[:60]
 
 
+def _names() -> dict[str, dict]:
+    """Category and organisation names for the ids the log keeps (two small tables)."""
+    from artisan_market.accounts.models import Organisation
+    from artisan_market.catalog.models import Category
+
+    locale = current_locale()
+    return {
+        "category_id": {c.id: c.name(locale) for c in db.session.scalars(sa.select(Category))},
+        "organisation_id": {
+            o.id: o.name(locale) for o in db.session.scalars(sa.select(Organisation))
+        },
+    }
+
+
 @bp.get("/audit")
-@roles_required(Role.COORDINATOR, Role.ADMIN)
+@staff_required
 def index():
     """Newest first, 50 a page, filtered by ?action=. Other roles 403; anonymous → log in.
 
-    A page number past the end (or not a number) is a 404.
+    A page number past the end (or not a number) goes to the first page.
     """
     action = _action_filter()
-    page = db.paginate(services.events_query(action), per_page=PER_PAGE, max_per_page=PER_PAGE)
+    page = paging.paginate(
+        services.events_query(action), PER_PAGE, args={"action": action} if action else {}
+    )
+    names = _names()
     choices = [(value, str(label)) for value, label in services.ACTION_LABELS.items()]
     if action and action not in services.ACTION_LABELS:
         choices.append((action, action))
@@ -38,12 +57,12 @@ def index():
         choices=choices,
         action_label=services.action_label,
         subject_label=services.subject_label,
-        changes=services.changes,
+        changes=lambda event: services.changes(event, names),
     )
 
 
 @bp.get("/audit.csv")
-@roles_required(Role.COORDINATOR, Role.ADMIN)
+@staff_required
 def export():
     """The same events (same ?action=) as a CSV download, UTF-8 with BOM.
 

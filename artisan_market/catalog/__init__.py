@@ -1,10 +1,15 @@
 """The catalogue: categories, listings (products) and their photos, the listing rules, and
 the public shop window (shop, search, product and artisan pages, sitemap).
-
-The blueprint's views are imported by `create_app`, not here: the models and rules are
-used by the studio, the review pages and the command line without the public pages.
 """
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("catalog", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Its pages (imported here, so its models and rules load without them)."""
+    from artisan_market.catalog import search, views  # noqa: F401
+
+    search.init_app(app)
+    app.register_blueprint(bp)

@@ -7,8 +7,10 @@
                      rejected ──submit──▶ pending
     any but pending ──archive──▶ archived ──restore──▶ draft;  draft ──delete──▶ gone
 
-A rule that says no raises ListingError with a message for the person at the form.
-Audit entries and notifications are written here, next to the change they describe.
+Every change of status goes through LISTING_STATES (states.StateMachine): a move asked for
+again where it has already been made changes nothing and returns False; a move the table does
+not allow raises ListingError. Audit entries and notifications are written here, next to the
+change they describe.
 """
 
 from __future__ import annotations
@@ -31,25 +33,47 @@ from artisan_market.catalog.models import (
 )
 from artisan_market.extensions import db
 from artisan_market.media.pipeline import ProcessedPhoto
-from artisan_market.media.services import delete_photo, save_photo
+from artisan_market.media.services import discard_photo, save_photo
 from artisan_market.rules import RuleError
+from artisan_market.states import SYSTEM, Move, MoveRefused, StateMachine
 from artisan_market.timeutil import utcnow
 
 S = ListingStatus
-
-# Every move a person can make, by name: from which statuses, to which.
-MOVES: dict[str, tuple[frozenset[ListingStatus], ListingStatus | None]] = {
-    "submit": (frozenset({S.DRAFT, S.REJECTED}), S.PENDING),
-    "approve": (frozenset({S.PENDING}), S.LIVE),
-    "reject": (frozenset({S.PENDING}), S.REJECTED),
-    "pause": (frozenset({S.LIVE, S.SOLD_OUT}), S.PAUSED),
-    "resume": (frozenset({S.PAUSED}), S.LIVE),
-    "archive": (frozenset({S.DRAFT, S.REJECTED, S.LIVE, S.PAUSED, S.SOLD_OUT}), S.ARCHIVED),
-    "restore": (frozenset({S.ARCHIVED}), S.DRAFT),
-    "delete": (frozenset({S.DRAFT}), None),
-}
+# Who makes the artisan's own moves: she, or a coordinator or admin on her behalf.
+_HERS = frozenset({Role.ARTISAN.value, Role.COORDINATOR.value, Role.ADMIN.value})
+_REVIEWERS = frozenset({Role.COORDINATOR.value, Role.ADMIN.value})
+_SYSTEM = frozenset({SYSTEM})
 # Statuses a buyer could see, or that were seen: an edit of words or photos sends them back.
 REVIEWED = frozenset({S.LIVE, S.PAUSED, S.SOLD_OUT})
+
+
+def _move(name, sources, target, by, done_in=()) -> Move:
+    return Move(name, frozenset(sources), target, by, frozenset(done_in))
+
+
+LISTING_STATES = StateMachine(
+    [
+        _move("submit", {S.DRAFT, S.REJECTED}, S.PENDING, _HERS, {S.PENDING}),
+        _move("approve", {S.PENDING}, S.LIVE, _REVIEWERS, {S.LIVE, S.SOLD_OUT}),
+        _move("reject", {S.PENDING}, S.REJECTED, _REVIEWERS, {S.REJECTED}),
+        _move("pause", {S.LIVE, S.SOLD_OUT}, S.PAUSED, _HERS, {S.PAUSED}),
+        _move("resume", {S.PAUSED}, S.LIVE, _HERS, {S.LIVE, S.SOLD_OUT}),
+        _move(
+            "archive",
+            {S.DRAFT, S.REJECTED, S.LIVE, S.PAUSED, S.SOLD_OUT},
+            S.ARCHIVED,
+            _HERS,
+            {S.ARCHIVED},
+        ),
+        _move("restore", {S.ARCHIVED}, S.DRAFT, _HERS),
+        _move("delete", {S.DRAFT}, None, _HERS),
+        # What the site does by itself: words or photos of a reviewed listing changed, its
+        # last piece sold, pieces back in stock.
+        _move("send_back", REVIEWED, S.PENDING, _SYSTEM, {S.PENDING}),
+        _move("sell_out", {S.LIVE}, S.SOLD_OUT, _SYSTEM, {S.SOLD_OUT}),
+        _move("restock", {S.SOLD_OUT}, S.LIVE, _SYSTEM, {S.LIVE}),
+    ]
+)
 
 
 class ListingError(RuleError):
@@ -78,28 +102,38 @@ class ListingTerms:
     days_to_make: int | None
 
 
-def allowed_moves(product: Product) -> list[str]:
-    return [name for name, (sources, _to) in MOVES.items() if product.status in sources]
+@dataclass(frozen=True)
+class ListingDraft:
+    """A listing's words and terms as a form holds them, before they are saved."""
+
+    words: ListingWords
+    terms: ListingTerms
 
 
-def _check_move(product: Product, move: str) -> ListingStatus | None:
-    sources, target = MOVES[move]
-    if product.status not in sources:
-        raise ListingError(_l("This cannot be done to the product now. Reload the page."))
-    return target
+def allowed_moves(product: Product, editor: User) -> list[str]:
+    """The moves `editor` may make on the listing now (the buttons her page shows)."""
+    return LISTING_STATES.allowed(product.status, editor.role.value)
 
 
-def can_manage(user: User, product: Product) -> bool:
-    """Her own listing; an admin; or the coordinator who verified her (on her behalf)."""
-    if not user.is_authenticated:
+def _check(product: Product, name: str, actor: str):
+    """The move of LISTING_STATES to make; None when it was made already.
+
+    Refuses (ListingError) a move the table does not allow now, or not to `actor`.
+    """
+    try:
+        return LISTING_STATES.check(product.status, name, actor)
+    except MoveRefused as refused:
+        raise ListingError(refused.message) from refused
+
+
+def _go(product: Product, name: str, actor: str) -> bool:
+    """Make the move; False when it was made already (nothing changes)."""
+    move = _check(product, name, actor)
+    if move is None:
         return False
-    if user.role is Role.ARTISAN:
-        return user.artisan_profile is not None and product.artisan_id == user.artisan_profile.id
-    if user.role is Role.ADMIN:
-        return True
-    if user.role is Role.COORDINATOR:
-        return product.artisan.verified_by_id == user.id
-    return False
+    if move.target is not None:
+        product.status = move.target
+    return True
 
 
 def snapshot(product: Product) -> dict:
@@ -123,10 +157,13 @@ def new_draft(artisan_profile, *, created_by: User | None = None) -> Product:
     return product
 
 
-def _back_to_review(product: Product) -> None:
-    if product.status in REVIEWED:
-        product.status = S.PENDING
-        product.submitted_at = utcnow()
+def _back_to_review(product: Product) -> bool:
+    """A reviewed listing whose words or photos changed waits for review again."""
+    if product.status not in REVIEWED:
+        return False
+    _go(product, "send_back", SYSTEM)
+    product.submitted_at = utcnow()
+    return True
 
 
 def update(product: Product, words: ListingWords, terms: ListingTerms, *, editor: User) -> bool:
@@ -141,10 +178,8 @@ def update(product: Product, words: ListingWords, terms: ListingTerms, *, editor
     for item in (words, terms):
         for f in fields(item):
             setattr(product, f.name, getattr(item, f.name))
-    sent_back = words_changed and product.status in REVIEWED
-    if sent_back:
-        _back_to_review(product)
-    else:
+    sent_back = words_changed and _back_to_review(product)
+    if not sent_back:
         _follow_stock(product)
     db.session.flush()
     _audit_on_behalf(editor, product, before)
@@ -155,16 +190,16 @@ def _follow_stock(product: Product) -> None:
     """Live with nothing left is sold out; sold out with stock again is live."""
     available = product.made_to_order or product.stock > 0
     if product.status is S.LIVE and not available:
-        product.status = S.SOLD_OUT
+        _go(product, "sell_out", SYSTEM)
     elif product.status is S.SOLD_OUT and available:
-        product.status = S.LIVE
+        _go(product, "restock", SYSTEM)
 
 
 def add_photos(product: Product, photos: Iterable[ProcessedPhoto], *, editor: User) -> bool:
     """Append photos (files written now); refuses more than MAX_PHOTOS in all.
 
-    Returns True when the listing goes back to review. On a failed commit the caller
-    removes the files with `discard_photo_files`.
+    Returns True when the listing goes back to review. The files go again if the
+    transaction rolls back.
     """
     photos = list(photos)
     if len(product.photos) + len(photos) > MAX_PHOTOS:
@@ -187,8 +222,7 @@ def add_photos(product: Product, photos: Iterable[ProcessedPhoto], *, editor: Us
 
 
 def _photos_changed(product: Product, before: dict, editor: User) -> bool:
-    sent_back = product.status in REVIEWED
-    _back_to_review(product)
+    sent_back = _back_to_review(product)
     _renumber(product)
     db.session.flush()
     _audit_on_behalf(editor, product, before)
@@ -207,12 +241,14 @@ def _photo(product: Product, photo_id: int) -> ProductPhoto:
     raise LookupError(photo_id)  # the view turns this into a 404
 
 
-def remove_photo(product: Product, photo_id: int, *, editor: User) -> tuple[bool, list[dict]]:
-    """Remove one photo; returns (sent back to review, derivatives to delete after commit)."""
+def remove_photo(product: Product, photo_id: int, *, editor: User) -> bool:
+    """Remove one photo (its files once the change is committed); True when the listing
+    goes back to review."""
     photo = _photo(product, photo_id)
     before = snapshot(product)
     product.photos.remove(photo)
-    return _photos_changed(product, before, editor), photo.derivatives
+    discard_photo(photo.derivatives)
+    return _photos_changed(product, before, editor)
 
 
 def move_photo(product: Product, photo_id: int, offset: int, *, editor: User) -> bool:
@@ -255,46 +291,60 @@ def set_alt_text(product: Product, photo_id: int, text: str, *, editor: User) ->
     return _photos_changed(product, before, editor)
 
 
-def missing_for_review(product: Product) -> list[str]:
-    """What she must still give before sending it for review, in her words."""
+def missing_for_review(product: Product, draft: ListingDraft | None = None) -> list[str]:
+    """What she must still give before sending it for review, in her words: from `draft`
+    (what her form says now) when given, else from the listing as stored."""
+    words = draft.words if draft else product
+    terms = draft.terms if draft else product
     missing = []
     if not product.photos:
         missing.append(str(_l("at least one photo")))
-    if not product.title:
+    if not words.title:
         missing.append(str(_l("a title")))
-    if product.price is None:
+    if terms.price is None:
         missing.append(str(_l("a price")))
-    if product.category_id is None:
+    if words.category_id is None:
         missing.append(str(_l("a category")))
-    if product.made_to_order and not product.days_to_make:
+    if terms.made_to_order and not terms.days_to_make:
         missing.append(str(_l("the days needed to make it")))
     return missing
 
 
-def submit(product: Product, *, editor: User) -> None:
-    """Draft or rejected → waiting for review. Refuses an incomplete listing."""
-    target = _check_move(product, "submit")
+def submit(product: Product, *, editor: User) -> bool:
+    """Draft or rejected → waiting for review; False when it is waiting already.
+
+    Refuses (ListingError) an incomplete listing, or one that cannot be sent from where it is.
+    """
+    move = _check(product, "submit", editor.role.value)
+    if move is None:
+        return False
     missing = missing_for_review(product)
     if missing:
         listed = format_list(missing, locale=get_locale())
         raise ListingError(_l("Before sending it, add: %(missing)s.", missing=listed))
     before = snapshot(product)
-    product.status = target
+    product.status = move.target
     product.submitted_at = utcnow()
     product.rejection_reason = None
     db.session.flush()
     _audit_on_behalf(editor, product, before)
+    return True
 
 
-def approve(product: Product, *, coordinator: User) -> None:
-    """Waiting → live (or sold out). Refuses while the artisan is not verified."""
-    target = _check_move(product, "approve")
+def approve(product: Product, *, coordinator: User) -> bool:
+    """Waiting → live (or sold out); False when it was approved already.
+
+    Refuses (ListingError) while the artisan is not verified, and a decided listing.
+    """
+    move = _check(product, "approve", coordinator.role.value)
+    if move is None:
+        return False
     if not product.artisan.is_verified:
         raise ListingError(
             _l("Verify the artisan first: only a verified artisan's products go live.")
         )
     before = snapshot(product)
-    product.status = target
+    product.status = move.target
     _follow_stock(product)
     product.reviewed_at = utcnow()
     product.reviewed_by = coordinator
@@ -303,15 +353,19 @@ def approve(product: Product, *, coordinator: User) -> None:
     db.session.flush()
     _audit(coordinator, "listing.approved", product, before=before, after=snapshot(product))
     _notify(product, "listing_approved", title=product.title)
+    return True
 
 
-def reject(product: Product, *, coordinator: User, reason: RejectionReason, note: str) -> None:
-    """Waiting → needs changes, with a reason she understands. "Other" needs a note."""
-    target = _check_move(product, "reject")
+def reject(product: Product, *, coordinator: User, reason: RejectionReason, note: str) -> bool:
+    """Waiting → needs changes, with a reason she understands; False when it was sent back
+    already. "Other" needs a note (ListingError on "note")."""
+    move = _check(product, "reject", coordinator.role.value)
+    if move is None:
+        return False
     if reason is RejectionReason.OTHER and not note.strip():
         raise ListingError(_l("Write what she should change."), "note")
     before = snapshot(product)
-    product.status = target
+    product.status = move.target
     product.rejection_reason = reason
     product.rejection_note = note.strip()
     product.reviewed_at = utcnow()
@@ -329,35 +383,36 @@ def reject(product: Product, *, coordinator: User, reason: RejectionReason, note
         advice=in_every_language(REJECTION_TEXT[reason][1]),
         note=product.rejection_note,
     )
+    return True
 
 
-def change_status(product: Product, move: str, *, editor: User) -> None:
-    """pause, resume, archive, restore: the artisan's own switches."""
-    if move not in {"pause", "resume", "archive", "restore"}:
+# The artisan's own switches (change_status); "delete" has a rule of its own.
+SWITCHES = ("pause", "resume", "archive", "restore")
+
+
+def change_status(product: Product, move: str, *, editor: User) -> bool:
+    """pause, resume, archive, restore; False when the switch was made already."""
+    if move not in SWITCHES:
         raise ValueError(move)
-    target = _check_move(product, move)
     before = snapshot(product)
-    product.status = target
+    if not _go(product, move, editor.role.value):
+        return False
     if move == "resume":
         _follow_stock(product)
     db.session.flush()
     _audit_on_behalf(editor, product, before)
+    return True
 
 
-def delete_draft(product: Product, *, editor: User) -> list[list[dict]]:
-    """Delete a draft; returns the photo derivatives to remove after the commit."""
-    _check_move(product, "delete")
-    files = [photo.derivatives for photo in product.photos]
+def delete_draft(product: Product, *, editor: User) -> None:
+    """Delete a draft, and its photos' files once that is committed."""
+    _check(product, "delete", editor.role.value)
     before = snapshot(product)
+    for photo in product.photos:
+        discard_photo(photo.derivatives)
     db.session.delete(product)
     db.session.flush()
     _audit_on_behalf(editor, product, before, action="listing.deleted_on_behalf")
-    return files
-
-
-def discard_photo_files(records: Iterable[list[dict]]) -> None:
-    for record in records:
-        delete_photo(record)
 
 
 def _audit_on_behalf(editor: User, product: Product, before: dict, action: str = "") -> None:

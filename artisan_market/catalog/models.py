@@ -215,7 +215,3 @@ class ProductPhoto(db.Model):
 
     def alt(self) -> str:
         return self.alt_text or self.product.title
-
-
-# Registers the listener that keeps Product.search_text in step (after the models exist).
-from artisan_market.catalog import search as _search  # noqa: E402, F401

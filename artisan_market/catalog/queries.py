@@ -13,15 +13,15 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from artisan_market import money
 from artisan_market.accounts.models import ArtisanProfile, VerificationStatus
 from artisan_market.catalog.models import Category, ListingStatus, Product
+from artisan_market.catalog.search import MAX_QUERY_CHARS, query_words
 from artisan_market.database import dialect_name
 from artisan_market.egypt import GOVERNORATES
-from artisan_market.i18n import digits_to_ascii
 
 PUBLIC_STATUSES = (ListingStatus.LIVE, ListingStatus.SOLD_OUT)
 SORTS = ("newest", "price_up", "price_down")
-MAX_PAGE = 10_000
 # A price range holding fewer listings than this is narrow: its listings are found by the
 # price index and sorted, instead of walking the catalogue newest first to find them.
 NARROW_PRICE_RANGE = 2000
@@ -77,7 +77,8 @@ class ShopFilters:
     narrow_price: bool = False
 
     @classmethod
-    def from_args(cls, args, category_slugs: set[str]) -> ShopFilters:
+    def from_args(cls, args, category_slugs: set[str], page: int = 1) -> ShopFilters:
+        """The filters in `args`; a search with no word to look for (a lone quote) is none."""
         low, high = _pounds(args.get("min")), _pounds(args.get("max"))
         if low is not None and high is not None and low > high:
             low, high = high, low  # upside down: she meant the other way round
@@ -85,15 +86,16 @@ class ShopFilters:
         governorate = args.get("governorate", "")
         availability = args.get("availability", "")
         sort = args.get("sort", "newest")
+        q = (args.get("q") or "")[:MAX_QUERY_CHARS]
         return cls(
-            q=(args.get("q") or "")[:200],
+            q=q if query_words(q) else "",
             category=category if category in category_slugs else "",
             governorate=governorate if governorate in GOVERNORATES else "",
             min_price=low,
             max_price=high,
             availability=availability if availability in ("ready", "order") else "",
             sort=sort if sort in SORTS else "newest",
-            page=_page(args.get("page")),
+            page=page,
         )
 
     def apply(self, stmt: sa.Select) -> sa.Select:
@@ -202,25 +204,15 @@ class ShopFilters:
 
 
 def _pounds(text: str | None) -> int | None:
-    text = digits_to_ascii((text or "").strip()).replace("٫", ".")
-    if not re.fullmatch(r"\d{1,7}(\.\d{1,2})?", text):
+    """A price from the query string; anything that is not an amount is no filter."""
+    try:
+        return money.parse((text or "")[:40])
+    except money.NotMoney:
         return None
-    whole, _dot, frac = text.partition(".")
-    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 def _pounds_text(piastres: int | None) -> str:
-    if piastres is None:
-        return ""
-    whole, rest = divmod(piastres, 100)
-    return f"{whole}" if not rest else f"{whole}.{rest:02d}"
-
-
-def _page(text: str | None) -> int:
-    text = digits_to_ascii((text or "").strip())
-    if not text.isdigit():
-        return 1
-    return min(max(int(text[:7]), 1), MAX_PAGE)
+    return "" if piastres is None else money.plain_text(piastres)
 
 
 def slugify(text: str) -> str:
@@ -231,50 +223,24 @@ def slugify(text: str) -> str:
     return slug or "item"
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of results, found without counting them all.
-
-    A count over 100,000 listings costs more than the page itself; the page reads one row
-    more than it shows to know whether there is a next one.
-    """
-
-    items: list
-    page: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
-def paginate(session, stmt: sa.Select, page: int, per_page: int) -> Page:
-    """The page's ids first (a narrow sort), then those listings with what the page shows.
+def fetch_products(stmt: sa.Select, limit: int, offset: int) -> list[Product]:
+    """One page of listings (a `paging.Fetch`): their ids first (a narrow sort), then those
+    listings with what a card shows.
 
     Sorting thousands of search matches by relevance costs half as much when the rows
     sorted are ids, not whole listings with their artisan and category.
     """
+    from artisan_market.extensions import db
+
     ids_stmt = stmt.with_only_columns(Product.id).options(sa.orm.lazyload("*"))
-    ids = list(session.scalars(ids_stmt.limit(per_page + 1).offset((page - 1) * per_page)))
-    if not ids and page > 1:
-        # Past the end (an old link, page=10⁹): show the first page rather than nothing.
-        return paginate(session, stmt, 1, per_page)
-    shown = ids[:per_page]
-    if not shown:
-        return Page(items=[], page=page, has_next=False)
+    ids = list(db.session.scalars(ids_stmt.limit(limit).offset(offset)))
+    if not ids:
+        return []
     found = {
         product.id: product
-        for product in session.scalars(
+        for product in db.session.scalars(
             sa.select(Product)
-            .where(Product.id.in_(shown))
+            .where(Product.id.in_(ids))
             .options(
                 joinedload(Product.artisan),
                 joinedload(Product.category),
@@ -282,5 +248,4 @@ def paginate(session, stmt: sa.Select, page: int, per_page: int) -> Page:
             )
         )
     }
-    items = [found[i] for i in shown if i in found]
-    return Page(items=items, page=page, has_next=len(ids) > per_page)
+    return [found[i] for i in ids if i in found]

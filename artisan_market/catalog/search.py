@@ -193,7 +193,6 @@ def _index_product(session: Session, product: Product) -> None:
         product.search_text = text
 
 
-@event.listens_for(Session, "before_flush")
 def _keep_search_text(session: Session, _flush_context, _instances) -> None:
     products: dict[int, Product] = {}
     artisan_ids: set[int] = set()
@@ -226,6 +225,15 @@ def _keep_search_text(session: Session, _flush_context, _instances) -> None:
                     products[id(product)] = product
         for product in products.values():
             _index_product(session, product)
+
+
+def init_app(app) -> None:
+    """Keep products' search text in step with every flush (the session class is shared by
+    every app: hooked once)."""
+    from artisan_market.extensions import db
+
+    if not event.contains(db.session, "before_flush", _keep_search_text):
+        event.listen(db.session, "before_flush", _keep_search_text)
 
 
 def reindex_all(batch: int = 1000) -> int:

@@ -4,27 +4,31 @@ else is a 404, except to its own artisan and to staff, who see a preview."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from artisan_market.accounts.models import ArtisanProfile, Role, VerificationStatus
+from artisan_market import money, paging
+from artisan_market.accounts.models import ArtisanProfile, VerificationStatus
 from artisan_market.catalog import bp
 from artisan_market.catalog.models import Category, Product
 from artisan_market.catalog.queries import (
     PUBLIC_STATUSES,
     ShopFilters,
+    fetch_products,
     is_public,
-    paginate,
     public_products,
     slugify,
     verified_artisans,
 )
 from artisan_market.catalog.search import apply_search, is_truncated
-from artisan_market.extensions import db, htmx
+from artisan_market.extensions import db
 from artisan_market.i18n import current_locale
+from artisan_market.policy import can
+from artisan_market.responses import htmx_target, render
 
 PAGE_SIZE = 24
 
@@ -44,11 +48,12 @@ def shop():
     """The catalogue: filters, sort, search; a fragment for htmx, the whole page otherwise.
 
     Unknown filters are ignored, an upside-down price range is turned round, and a page
-    past the end shows the last page: never an error.
+    past the end goes to the first page: never an error.
     """
     categories = _categories()
     filters = ShopFilters.from_args(request.args, {c.slug for c in categories})
-    filters = filters.probed(db.session)
+    args = filters.args(page="")
+    filters = replace(filters, page=paging.requested_page(args)).probed(db.session)
     base = filters.apply(public_products())
     # Search ranks only the best matches first (enough for this page, four times over);
     # a short page is asked again over every match, so nothing is ever missed.
@@ -56,50 +61,34 @@ def shop():
     stmt, searching = apply_search(base, filters.q, candidates=candidates)
     if not searching or filters.sort != "newest":
         stmt = filters.order(stmt.order_by(None))
-    page = paginate(db.session, stmt, filters.page, PAGE_SIZE)
+    page = paging.fetch_page(stmt, PAGE_SIZE, args=args, fetch=fetch_products)
     if searching and not page.has_next and is_truncated(filters.q, candidates):
         stmt, _searching = apply_search(base, filters.q)
         if filters.sort != "newest":
             stmt = filters.order(stmt.order_by(None))
-        page = paginate(db.session, stmt, filters.page, PAGE_SIZE)
-    context = {
-        "page": page,
-        "filters": filters,
-        "categories": categories,
-        "searching": searching,
-        "locale": current_locale(),
-    }
-    push = None
-    if htmx and htmx.target == "results":
-        template = "catalog/_results.html"
+        page = paging.fetch_page(stmt, PAGE_SIZE, args=args, fetch=fetch_products)
+    paging.check_not_past_the_end(page)
+    response = render(
+        "catalog/shop.html",
+        fragments={"results": "catalog/_results.html", "results-list": "catalog/_more.html"},
+        page=page,
+        filters=filters,
+        categories=categories,
+        searching=searching,
+        locale=current_locale(),
+    )
+    if htmx_target() == "results":
         # The address bar gets the filters as the links write them (no empty fields), not
         # the form's every field: the address she shares or comes back to is readable.
-        push = url_for("catalog.shop", **filters.args())
-    elif htmx and htmx.target == "results-list":
-        template = "catalog/_more.html"
-    else:
-        template = "catalog/shop.html"
-    response = Response(render_template(template, **context))
-    response.vary.add("HX-Request")
-    if push:
-        response.headers["HX-Push-Url"] = push
+        response.headers["HX-Push-Url"] = url_for("catalog.shop", **filters.args())
     return response
-
-
-def _viewer_may_preview(product: Product) -> bool:
-    if not current_user.is_authenticated:
-        return False
-    if current_user.role in (Role.COORDINATOR, Role.ADMIN):
-        return True
-    profile = current_user.artisan_profile
-    return profile is not None and profile.id == product.artisan_id
 
 
 @bp.get("/products/<id:product_id>")
 @bp.get("/products/<id:product_id>/<slug>")
 def product(product_id: int, slug: str | None = None):
-    """A product page. 404 unless public (or her own / staff preview); a wrong slug
-    redirects (301) to the right one."""
+    """A product page. 404 unless public (or a preview for who may manage or review it);
+    a wrong slug redirects (301) to the right one."""
     item = db.session.scalar(
         sa.select(Product)
         .where(Product.id == product_id)
@@ -112,7 +101,7 @@ def product(product_id: int, slug: str | None = None):
     if item is None:
         abort(404)
     public = is_public(item)
-    if not public and not _viewer_may_preview(item):
+    if not public and not can(current_user, "preview_listing", item):
         abort(404)
     right = slugify(item.title)
     if slug != right:
@@ -145,7 +134,8 @@ def _to_right_slug(endpoint: str, **values):
 
 
 def _json_ld(item: Product, locale: str) -> str:
-    """schema.org Product for search engines; `</` escaped so it cannot end the script."""
+    """schema.org Product for search engines, safe inside <script>: <, > and & are written
+    as JSON escapes, so no title can end the script or open an HTML comment in it."""
     availability = (
         "MadeToOrder" if item.made_to_order else ("InStock" if item.stock > 0 else "OutOfStock")
     )
@@ -159,7 +149,7 @@ def _json_ld(item: Product, locale: str) -> str:
         "category": item.category.name(locale) if item.category else "",
         "offers": {
             "@type": "Offer",
-            "price": f"{item.price // 100}.{item.price % 100:02d}" if item.price else "0",
+            "price": money.decimal_text(item.price, item.currency) if item.price else "0",
             "priceCurrency": item.currency,
             "availability": f"https://schema.org/{availability}",
             "url": url_for(
@@ -169,7 +159,8 @@ def _json_ld(item: Product, locale: str) -> str:
     }
     if jpeg:
         data["image"] = url_for("media.serve", key=jpeg["key"], _external=True)
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 @bp.get("/artisans/<id:artisan_id>")

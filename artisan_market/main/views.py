@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, jsonify, redirect, render_template, request
-from flask_login import current_user
 
-from artisan_market.accounts.forms import EmptyForm
 from artisan_market.extensions import db, limiter
-from artisan_market.i18n import LANG_COOKIE, LOCALES
+from artisan_market.forms import EmptyForm
+from artisan_market.i18n import LOCALES, remember_locale
 from artisan_market.main import bp
 from artisan_market.security import safe_next
 
@@ -46,26 +45,15 @@ def home():
 
 @bp.post("/language")
 def set_language():
-    """Keep the chosen language in a cookie and, when she is logged in, on her account.
-
-    An unknown language is ignored; `next` may only point inside the site.
-    """
+    """This browser's pages in the chosen language (a cookie); her messages keep theirs (a
+    setting of her account). An unknown language is ignored; `next` may only point inside
+    the site."""
     form = EmptyForm()
     target = safe_next(request.form.get("next"))
     locale = request.form.get("locale")
     response = redirect(target, 303)
     if form.validate_on_submit() and locale in LOCALES:
-        response.set_cookie(
-            LANG_COOKIE,
-            locale,
-            max_age=365 * 24 * 3600,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-        )
-        if current_user.is_authenticated:
-            current_user.locale = locale
-            db.session.commit()
+        remember_locale(response, locale)
     return response
 
 
@@ -76,7 +64,6 @@ def healthz():
     try:
         db.session.execute(sa.text("SELECT 1"))
     except Exception:  # any failure to reach the database means "not healthy"
-        db.session.rollback()
         current_app.logger.exception("health check: database unreachable")
         return jsonify(status="unavailable", database="down"), 503
     return jsonify(status="ok", database="up")

@@ -15,6 +15,8 @@ bp = Blueprint("media", __name__)
 
 
 def init_app(app: Flask) -> None:
+    from artisan_market.media import views  # noqa: F401
+
     app.extensions["media_storage"] = _make_storage(app.config)
     app.register_blueprint(bp)
 
@@ -50,6 +52,3 @@ def get_storage() -> Storage:
     from flask import current_app
 
     return current_app.extensions["media_storage"]
-
-
-from artisan_market.media import views  # noqa: E402, F401

@@ -279,7 +279,7 @@ def process_photo(
         # Decoders raise OSError, ValueError, SyntaxError, struct.error, EOFError,
         # pillow-heif's own errors... for broken files. Whatever it is, it is the
         # upload's fault as far as the artisan is concerned; the log keeps the detail.
-        log.info("photo refused as damaged: %s: %s", type(exc).__name__, exc, exc_info=True)
+        log.info("photo refused as damaged: %s: %s", type(exc).__name__, exc)
         raise _damaged() from exc
     finally:
         im.close()

@@ -8,10 +8,8 @@ bp = Blueprint("notifications", __name__)
 
 
 def init_app(app: Flask) -> None:
+    from artisan_market.notifications import views  # noqa: F401
     from artisan_market.notifications.services import badge_context
 
     app.register_blueprint(bp)
     app.context_processor(badge_context)
-
-
-from artisan_market.notifications import views  # noqa: E402, F401

@@ -14,16 +14,15 @@ from flask import current_app, has_request_context, request
 from flask_babel import force_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from artisan_market.accounts.models import User
 from artisan_market.extensions import db
-from artisan_market.i18n import LOCALES, current_locale, format_number
+from artisan_market.i18n import LOCALES, current_locale, format_number, isolate
 from artisan_market.notifications.email import send_email
 from artisan_market.notifications.models import Notification
 from artisan_market.security import safe_next
 from artisan_market.timeutil import utcnow
+from artisan_market.transactions import after_commit
 
 # kind → (the text on the site and in the email body, the email's subject).
 MESSAGES = {
@@ -47,8 +46,6 @@ MESSAGES = {
 # Added after the message when the coordinator wrote a note (in her own words, as typed).
 NOTE = _l("Your coordinator wrote: %(note)s")
 
-_OUTBOX = "notifications_outbox"
-
 
 class _Params(dict):
     """Parameters for a message: a missing one reads as empty rather than failing the page."""
@@ -71,9 +68,11 @@ def in_every_language(text) -> dict[str, str]:
 
 
 def _worded(value: Any) -> Any:
+    """A parameter as the reader reads it: our words in her language (a dict of them), or a
+    person's words (a title, a note) set apart from our sentence (`isolate`)."""
     if isinstance(value, dict):
         return value.get(current_locale()) or next(iter(value.values()), "")
-    return value
+    return isolate(value) if isinstance(value, str) else value
 
 
 def message(notification: Notification) -> str:
@@ -124,22 +123,16 @@ def notify(user: User, kind: str, *, link: str | None = None, **params: Any) -> 
     db.session.flush()
     if user.email:
         subject, body = _email_for(notification, user)
-        db.session.info.setdefault(_OUTBOX, []).append((user.id, user.email, subject, body))
+        user_id, address = user.id, user.email
+        after_commit(lambda: _send(user_id, address, subject, body))
     return notification
 
 
-@event.listens_for(Session, "after_commit")
-def _send_outbox(session: Session) -> None:
-    for user_id, address, subject, body in session.info.pop(_OUTBOX, ()):
-        try:
-            send_email(address, subject, body)
-        except Exception:  # a mail server's trouble must not undo or fail her request
-            current_app.logger.exception("email to user %s failed", user_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_outbox(session: Session) -> None:
-    session.info.pop(_OUTBOX, None)
+def _send(user_id: int, address: str, subject: str, body: str) -> None:
+    try:
+        send_email(address, subject, body)
+    except Exception:  # a mail server's trouble must not undo or fail her request
+        current_app.logger.exception("email to user %s failed", user_id)
 
 
 def unread_count(user: User) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from artisan_market.accounts.forms import EmptyForm
-from artisan_market.extensions import db
+from artisan_market import paging
+from artisan_market.forms import EmptyForm
 from artisan_market.notifications import bp, services
 
 PER_PAGE = 30
@@ -15,13 +15,12 @@ PER_PAGE = 30
 @bp.get("/notifications")
 @login_required
 def index():
-    """Hers only, newest first, 30 a page; unread ones marked. Anonymous → log in.
+    """Hers only, newest first, 30 a page; unread ones marked. Anonymous → log in; a page
+    past the end → the first page.
 
     Reading the page changes nothing (a GET never writes): "Mark all as read" does.
     """
-    page = db.paginate(
-        services.notifications_query(current_user), per_page=PER_PAGE, max_per_page=PER_PAGE
-    )
+    page = paging.paginate(services.notifications_query(current_user), PER_PAGE)
     return render_template(
         "notifications/index.html",
         page=page,
@@ -36,5 +35,4 @@ def mark_read():
     form = EmptyForm()
     if form.validate_on_submit():
         services.mark_all_read(current_user)
-        db.session.commit()
     return redirect(url_for("notifications.index"), 303)

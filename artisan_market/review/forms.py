@@ -29,10 +29,13 @@ class VerifyForm(Form):
         validators=[DataRequired(message=_l("Choose the organisation that vouches for her."))],
     )
 
-    def set_organisations(self, organisations, locale: str) -> None:
+    def set_organisations(self, organisations, locale: str, governorate: str) -> None:
+        """The organisations of her governorate and the national ones (no governorate);
+        all of them when none of those exists."""
+        near = [o for o in organisations if o.governorate in (governorate, None)]
         self.organisation.choices = [
             SelectChoice("", _l("Choose an organisation")),
-            *(SelectChoice(str(o.id), o.name(locale)) for o in organisations),
+            *(SelectChoice(str(o.id), o.name(locale)) for o in near or organisations),
         ]
 
 

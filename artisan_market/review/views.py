@@ -1,32 +1,32 @@
 """Review pages for coordinators and admins. Decisions work inline with htmx and as plain
-forms without JavaScript; an unknown listing or artisan is a 404."""
+forms without JavaScript; a listing never sent for review, or an unknown artisan, is a 404."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from artisan_market import paging
 from artisan_market.accounts import services as accounts
-from artisan_market.accounts.models import (
-    ArtisanProfile,
-    Organisation,
-    Role,
-    VerificationStatus,
-)
-from artisan_market.accounts.phones import display_phone, whatsapp_url
+from artisan_market.accounts.models import ArtisanProfile, Organisation, VerificationStatus
 from artisan_market.catalog import listings
 from artisan_market.catalog.models import ListingStatus, Product, RejectionReason
 from artisan_market.egypt import GOVERNORATES
-from artisan_market.extensions import db, htmx
+from artisan_market.extensions import db
 from artisan_market.i18n import current_locale
+from artisan_market.policy import load_or_404
+from artisan_market.responses import htmx_target, render
 from artisan_market.review import bp
 from artisan_market.review.forms import DeclineForm, RejectForm, VerifyForm
-from artisan_market.security import roles_required
+from artisan_market.security import staff_required
+from artisan_market.transactions import attempt
+from artisan_market.urls import known_args
 
-STAFF = (Role.COORDINATOR, Role.ADMIN)
 PAGE_SIZE = 20
+# The query parameters a queue knows; a decision goes back to the queue with these only.
+QUEUE_ARGS = ("governorate", "page")
 
 
 def _governorate_filter() -> str | None:
@@ -34,18 +34,42 @@ def _governorate_filter() -> str | None:
     return code if code in GOVERNORATES else None
 
 
+def _queue_args() -> dict[str, str]:
+    args = known_args(QUEUE_ARGS)
+    if "governorate" in args and args["governorate"] not in GOVERNORATES:
+        del args["governorate"]
+    return args
+
+
+def _back_to_queue(endpoint: str, message: str, category: str):
+    """After a plain-form decision: the queue it came from, its filter and page kept."""
+    flash(message, category)
+    return redirect(url_for(endpoint, **_queue_args()), 303)
+
+
 # --- Listings ------------------------------------------------------------------------------
 
 
+def _pending_listings(governorate: str | None) -> sa.Select:
+    query = sa.select(Product).join(Product.artisan).where(Product.status == ListingStatus.PENDING)
+    if governorate:
+        query = query.where(ArtisanProfile.governorate == governorate)
+    return query
+
+
+def _listings_waiting() -> int:
+    """How many wait in the queue she is looking at (its governorate filter)."""
+    query = _pending_listings(_governorate_filter())
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
 @bp.get("")
-@roles_required(*STAFF)
+@staff_required
 def listings_queue():
     """Listings waiting for review, oldest first, optionally from one governorate."""
     governorate = _governorate_filter()
     query = (
-        sa.select(Product)
-        .join(Product.artisan)
-        .where(Product.status == ListingStatus.PENDING)
+        _pending_listings(governorate)
         .options(
             sa.orm.contains_eager(Product.artisan).joinedload(ArtisanProfile.user),
             sa.orm.selectinload(Product.photos),
@@ -53,89 +77,73 @@ def listings_queue():
         )
         .order_by(Product.submitted_at.asc(), Product.id.asc())
     )
-    if governorate:
-        query = query.where(ArtisanProfile.governorate == governorate)
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = paging.paginate(query, PAGE_SIZE, args=_queue_args(), count=True)
     return render_template(
         "review/listings.html",
         page=page,
         governorate=governorate,
         reject_form=RejectForm(),
+        queue_args=page.args,
         locale=current_locale(),
     )
 
 
-def _pending_product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None or product.status is ListingStatus.DRAFT:
-        abort(404)
-    return product
-
-
-def _decided(card_id: str, queue: str, error: str | None, status: int, render):
-    """After a decision: htmx asking for this card gets the card (with the error, if any);
-    a plain form goes back to its queue (303), the error flashed."""
-    if htmx and htmx.target == card_id:
-        return render(), status, {"Vary": "HX-Request"}
-    if error:
-        flash(error, "error")
-    return redirect(url_for(queue, **request.args), 303)
-
-
-def _listing_card(product: Product, *, form=None, error: str | None = None, status: int = 200):
-    return _decided(
-        f"listing-{product.id}",
-        "review.listings_queue",
-        error,
-        status,
-        lambda: render_template(
-            "review/_listing.html",
-            product=product,
-            reject_form=form or RejectForm(),
-            error=error,
-            locale=current_locale(),
-        ),
+def _listing_decided(product: Product, *, message: str, error: str | None = None, form=None):
+    """htmx gets the card back (with the error, or decided, and the queue's new count);
+    a plain form goes back to its queue with the message flashed."""
+    card = f"listing-{product.id}"
+    if htmx_target() != card:
+        return _back_to_queue(
+            "review.listings_queue", error or message, "error" if error else "success"
+        )
+    return render(
+        "review/listings.html",
+        fragments={card: "review/_listing.html"},
+        status=422 if error else 200,
+        product=product,
+        reject_form=form or RejectForm(),
+        error=error,
+        waiting=_listings_waiting(),
+        queue_args=_queue_args(),
+        locale=current_locale(),
     )
 
 
 @bp.post("/products/<id:product_id>/approve")
-@roles_required(*STAFF)
+@staff_required
 def approve(product_id: int):
-    """Approve a waiting listing. Refuses one already decided or of an unverified artisan."""
-    product = _pending_product(product_id)
+    """Approve a waiting listing; a second tap changes nothing. Refuses a listing decided
+    otherwise, or of an artisan not verified yet (422 for htmx, flashed otherwise)."""
+    product = load_or_404(Product, product_id, "review_listing")
     try:
-        listings.approve(product, coordinator=current_user._get_current_object())
+        with attempt():
+            listings.approve(product, coordinator=current_user._get_current_object())
     except listings.ListingError as error:
-        db.session.rollback()
-        return _listing_card(product, error=str(error.message), status=422)
-    db.session.commit()
-    if not htmx:
-        flash(_("Approved: “%(title)s” is live.", title=product.title), "success")
-    return _listing_card(product)
+        return _listing_decided(product, message="", error=str(error.message))
+    return _listing_decided(
+        product, message=_("Approved: “%(title)s” is live.", title=product.title)
+    )
 
 
 @bp.post("/products/<id:product_id>/reject")
-@roles_required(*STAFF)
+@staff_required
 def reject(product_id: int):
     """Send a waiting listing back with a reason from the list ("other" needs a note)."""
-    product = _pending_product(product_id)
+    product = load_or_404(Product, product_id, "review_listing")
     form = RejectForm()
     if not form.validate_on_submit():
-        return _listing_card(product, form=form, error=_("Choose a reason."), status=422)
+        return _listing_decided(product, message="", error=_("Choose a reason."), form=form)
     try:
-        listings.reject(
-            product,
-            coordinator=current_user._get_current_object(),
-            reason=RejectionReason(form.reason.data),
-            note=form.note.data or "",
-        )
+        with attempt():
+            listings.reject(
+                product,
+                coordinator=current_user._get_current_object(),
+                reason=RejectionReason(form.reason.data),
+                note=form.note.data or "",
+            )
     except listings.ListingError as error:
-        db.session.rollback()
-        return _listing_card(product, form=form, error=str(error.message), status=422)
-    db.session.commit()
-    if not htmx:
-        flash(_("Sent back to her with your reason."), "success")
-    return _listing_card(product)
+        return _listing_decided(product, message="", error=str(error.message), form=form)
+    return _listing_decided(product, message=_("Sent back to her with your reason."))
 
 
 # --- Artisans ------------------------------------------------------------------------------
@@ -145,107 +153,111 @@ def _organisations() -> list[Organisation]:
     return list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name_en)))
 
 
-def _verify_form(organisations) -> VerifyForm:
+def _verify_form(organisations: list[Organisation], profile: ArtisanProfile) -> VerifyForm:
     form = VerifyForm()
-    form.set_organisations(organisations, current_locale())
+    form.set_organisations(organisations, current_locale(), governorate=profile.governorate)
     return form
 
 
-@bp.get("/artisans")
-@roles_required(*STAFF)
-def artisans_queue():
-    """Artisans waiting for verification (oldest first), with phone and WhatsApp link."""
-    governorate = _governorate_filter()
+def _artisans_waiting_query(governorate: str | None) -> sa.Select:
     query = (
         sa.select(ArtisanProfile)
         .join(ArtisanProfile.user)
         .where(ArtisanProfile.verification == VerificationStatus.PENDING)
-        .options(sa.orm.contains_eager(ArtisanProfile.user))
-        .order_by(ArtisanProfile.created_at.asc(), ArtisanProfile.id.asc())
     )
     if governorate:
         query = query.where(ArtisanProfile.governorate == governorate)
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
-    organisations = _organisations()
+    return query
+
+
+def _artisans_waiting() -> int:
+    query = _artisans_waiting_query(_governorate_filter())
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def _artisan_context(organisations: list[Organisation]) -> dict:
+    return {
+        "verify_form_for": lambda profile: _verify_form(organisations, profile),
+        "decline_form": DeclineForm(),
+        "has_organisations": bool(organisations),
+    }
+
+
+@bp.get("/artisans")
+@staff_required
+def artisans_queue():
+    """Artisans waiting for verification (oldest first), with phone and WhatsApp link."""
+    governorate = _governorate_filter()
+    query = (
+        _artisans_waiting_query(governorate)
+        .options(sa.orm.contains_eager(ArtisanProfile.user))
+        .order_by(ArtisanProfile.created_at.asc(), ArtisanProfile.id.asc())
+    )
+    page = paging.paginate(query, PAGE_SIZE, args=_queue_args(), count=True)
     return render_template(
         "review/artisans.html",
         page=page,
         governorate=governorate,
-        verify_form=_verify_form(organisations),
-        decline_form=DeclineForm(),
-        has_organisations=bool(organisations),
-        display_phone=display_phone,
-        whatsapp_url=whatsapp_url,
+        queue_args=page.args,
+        **_artisan_context(_organisations()),
     )
 
 
-def _artisan_or_404(artisan_id: int) -> ArtisanProfile:
-    profile = db.session.get(ArtisanProfile, artisan_id)
-    if profile is None:
-        abort(404)
-    return profile
-
-
-def _artisan_card(profile: ArtisanProfile, *, error: str | None = None, status: int = 200):
-    def render():
-        organisations = _organisations()
-        return render_template(
-            "review/_artisan.html",
-            profile=profile,
-            error=error,
-            verify_form=_verify_form(organisations),
-            decline_form=DeclineForm(),
-            has_organisations=bool(organisations),
-            display_phone=display_phone,
-            whatsapp_url=whatsapp_url,
+def _artisan_decided(profile: ArtisanProfile, *, message: str, error: str | None = None):
+    card = f"artisan-{profile.id}"
+    if htmx_target() != card:
+        return _back_to_queue(
+            "review.artisans_queue", error or message, "error" if error else "success"
         )
-
-    return _decided(f"artisan-{profile.id}", "review.artisans_queue", error, status, render)
+    return render(
+        "review/artisans.html",
+        fragments={card: "review/_artisan.html"},
+        status=422 if error else 200,
+        profile=profile,
+        error=error,
+        waiting=_artisans_waiting(),
+        queue_args=_queue_args(),
+        **_artisan_context(_organisations()),
+    )
 
 
 @bp.post("/artisans/<id:artisan_id>/verify")
-@roles_required(*STAFF)
+@staff_required
 def verify(artisan_id: int):
     """Verify her, recording which coalition member vouches for her."""
-    profile = _artisan_or_404(artisan_id)
-    form = _verify_form(_organisations())
+    profile = load_or_404(ArtisanProfile, artisan_id, "verify_artisan")
+    form = _verify_form(_organisations(), profile)
     if not form.validate_on_submit():
-        return _artisan_card(
-            profile, error=_("Choose the organisation that vouches for her."), status=422
+        return _artisan_decided(
+            profile, message="", error=_("Choose the organisation that vouches for her.")
         )
     try:
-        accounts.verify_artisan(
-            profile,
-            coordinator=current_user._get_current_object(),
-            organisation=db.session.get(Organisation, int(form.organisation.data)),
-        )
+        with attempt():
+            accounts.verify_artisan(
+                profile,
+                coordinator=current_user._get_current_object(),
+                organisation=db.session.get(Organisation, int(form.organisation.data)),
+            )
     except accounts.AccountError as error:
-        db.session.rollback()
-        return _artisan_card(profile, error=str(error.message), status=422)
-    db.session.commit()
-    if not htmx:
-        flash(_("%(name)s is verified.", name=profile.display_name), "success")
-    return _artisan_card(profile)
+        return _artisan_decided(profile, message="", error=str(error.message))
+    return _artisan_decided(profile, message=_("%(name)s is verified.", name=profile.display_name))
 
 
 @bp.post("/artisans/<id:artisan_id>/decline")
-@roles_required(*STAFF)
+@staff_required
 def decline(artisan_id: int):
     """Decline a waiting artisan with a reason she will read."""
-    profile = _artisan_or_404(artisan_id)
+    profile = load_or_404(ArtisanProfile, artisan_id, "verify_artisan")
     form = DeclineForm()
     if not form.validate_on_submit():
-        return _artisan_card(
-            profile, error=_("Write the reason, so she knows what to do."), status=422
+        return _artisan_decided(
+            profile, message="", error=_("Write the reason, so she knows what to do.")
         )
     try:
-        accounts.decline_artisan(
-            profile, coordinator=current_user._get_current_object(), reason=form.reason.data
-        )
+        with attempt():
+            accounts.decline_artisan(
+                profile, coordinator=current_user._get_current_object(), reason=form.reason.data
+            )
     except accounts.AccountError as error:
-        db.session.rollback()
-        return _artisan_card(profile, error=str(error.message), status=422)
-    db.session.commit()
-    if not htmx:
-        flash(_("Declined; she will see your reason."), "info")
-    return _artisan_card(profile)
+        return _artisan_decided(profile, message="", error=str(error.message))
+    return _artisan_decided(profile, message=_("Declined; she will see your reason."))

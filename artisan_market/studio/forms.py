@@ -1,9 +1,8 @@
-"""Listing forms, for a phone keyboard: numbers in Arabic-Indic or Latin digits, ٫ or . decimals."""
+"""Listing forms, for a phone keyboard: numbers in Arabic-Indic or Latin digits."""
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
@@ -11,6 +10,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from artisan_market import money
 from artisan_market.catalog.models import (
     MAX_DAYS_TO_MAKE,
     MAX_PRICE,
@@ -18,7 +18,7 @@ from artisan_market.catalog.models import (
     MIN_PRICE,
 )
 from artisan_market.forms import Form, Length
-from artisan_market.i18n import digits_to_ascii, format_money, format_number
+from artisan_market.i18n import digits_to_ascii, format_number
 
 
 def _strip(value):
@@ -26,43 +26,28 @@ def _strip(value):
 
 
 class PriceField(StringField):
-    """Pounds as typed (١٢٥٫٥٠, 125.50, 1,250) → `piastres` (int); None when empty."""
+    """Pounds as typed (١٢٥٫٥٠, ١٢٥،٥٠, 125,50, 1,250) → `piastres` (int); None when empty."""
 
     piastres: int | None = None
+    refusal = None
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        self.piastres = None
-        self.parse_error = False
-        text = digits_to_ascii((self.data or "").strip()).replace("٫", ".").replace("٬", ",")
-        text = text.replace(" ", "").removesuffix("ج.م").removesuffix("جنيه").strip()
-        if not text:
-            return
-        if "," in text:
-            # 1,250 or 1,250.50: thousands; anything else with a comma is ambiguous.
-            if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d{1,2})?", text):
-                self.parse_error = True
-                return
-            text = text.replace(",", "")
-        if not re.fullmatch(r"\d+(\.\d{1,2})?", text):
-            self.parse_error = True
-            return
+        self.piastres, self.refusal = None, None
         try:
-            self.piastres = int(Decimal(text) * 100)
-        except InvalidOperation:
-            self.parse_error = True
+            self.piastres = money.parse(self.data)
+        except money.NotMoney as refused:
+            self.refusal = refused.message
 
     def pre_validate(self, form):
-        if getattr(self, "parse_error", False):
-            raise ValidationError(
-                _l("Write the price in pounds, with digits only. Example: 250 or ٢٥٠")
-            )
+        if self.refusal is not None:
+            raise ValidationError(self.refusal)
         if self.piastres is not None and not MIN_PRICE <= self.piastres <= MAX_PRICE:
             raise ValidationError(
                 _l(
                     "The price must be between %(min)s and %(max)s.",
-                    min=format_money(MIN_PRICE),
-                    max=format_money(MAX_PRICE),
+                    min=money.format_money(MIN_PRICE),
+                    max=money.format_money(MAX_PRICE),
                 )
             )
 

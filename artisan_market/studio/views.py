@@ -8,17 +8,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from artisan_market import money, once
 from artisan_market.accounts.models import ArtisanProfile, Role
 from artisan_market.catalog import listings
 from artisan_market.catalog.models import MAX_PHOTOS, Category, ListingStatus, Product
-from artisan_market.extensions import db, htmx
-from artisan_market.forms import show_rule_error
+from artisan_market.extensions import db
+from artisan_market.forms import EmptyForm, show_rule_error
 from artisan_market.i18n import current_locale
 from artisan_market.media.pipeline import PhotoRejected
 from artisan_market.media.services import prepare_photo
-from artisan_market.security import roles_required
+from artisan_market.policy import load_or_404
+from artisan_market.responses import htmx_target, render
+from artisan_market.security import roles_required, staff_required
 from artisan_market.studio import bp
 from artisan_market.studio.forms import AltTextForm, ListingForm, PhotosForm
+from artisan_market.transactions import attempt
 
 STATUS_ORDER = [
     ListingStatus.REJECTED,
@@ -39,21 +43,13 @@ def _own_profile() -> ArtisanProfile:
 
 
 def _managed_artisan(artisan_id: int) -> ArtisanProfile:
-    """An artisan a coordinator may act for: one she verified (admins: any). Else 404."""
-    profile = db.session.get(ArtisanProfile, artisan_id)
-    if profile is None or not profile.is_verified:
-        abort(404)
-    if current_user.role is Role.COORDINATOR and profile.verified_by_id != current_user.id:
-        abort(404)
-    return profile
+    """An artisan the coordinator may act for (policy "act_for_artisan"); else 404."""
+    return load_or_404(ArtisanProfile, artisan_id, "act_for_artisan")
 
 
 def _product_or_404(product_id: int) -> Product:
     """A listing the current person may manage (hers, or on her behalf); else 404."""
-    product = db.session.get(Product, product_id)
-    if product is None or not listings.can_manage(current_user, product):
-        abort(404)
-    return product
+    return load_or_404(Product, product_id, "manage_listing")
 
 
 def _products(profile: ArtisanProfile) -> list[Product]:
@@ -84,7 +80,7 @@ def index():
 
 
 @bp.get("/artisans/<id:artisan_id>")
-@roles_required(Role.COORDINATOR, Role.ADMIN)
+@staff_required
 def artisan_studio(artisan_id: int):
     """A verified artisan's studio, for the coordinator who verified her (404 otherwise)."""
     return _studio(_managed_artisan(artisan_id))
@@ -110,28 +106,25 @@ def _prepare_uploads(form: PhotosForm) -> list | None:
     return prepared
 
 
-def _commit_or_discard(records: list[list[dict]]) -> None:
-    """Commit; if that fails, remove the files written for it (no orphans)."""
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        listings.discard_photo_files(records)
-        raise
-
-
 def _new(profile: ArtisanProfile, action: str):
+    """Photos make a draft. The same form sent twice (a second tap while a slow upload goes
+    on) makes one draft: the second is sent to the first one's page."""
     form = PhotosForm()
     if form.validate_on_submit():
         prepared = _prepare_uploads(form)
         if prepared is not None:
+            key = once.sent_key()
+            earlier = once.claim(key)
+            if earlier is not None:
+                return redirect(earlier or url_for("studio.index"), 303)
             editor = current_user._get_current_object()
             created_by = editor if editor.role is not Role.ARTISAN else None
             product = listings.new_draft(profile, created_by=created_by)
             listings.add_photos(product, prepared, editor=editor)
-            _commit_or_discard([p.derivatives for p in product.photos])
+            page = url_for("studio.edit", product_id=product.id)
+            once.record(key, page)
             flash(_("Photos saved. Now tell buyers about the piece."), "success")
-            return redirect(url_for("studio.edit", product_id=product.id), 303)
+            return redirect(page, 303)
     status = 422 if request.method == "POST" else 200
     return render_template("studio/new.html", form=form, profile=profile, action=action), status
 
@@ -144,7 +137,7 @@ def new():
 
 
 @bp.route("/artisans/<id:artisan_id>/products/new", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR, Role.ADMIN)
+@staff_required
 def new_on_behalf(artisan_id: int):
     """A coordinator adds a listing for an artisan she verified (404 otherwise)."""
     profile = _managed_artisan(artisan_id)
@@ -164,7 +157,7 @@ def _listing_form(product: Product) -> ListingForm:
             materials=product.materials,
             size=product.size,
         )
-        form.price.data = _price_text(product.price)
+        form.price.data = money.amount_text(product.price, product.currency)
         form.stock.process_data(product.stock)
         form.days_to_make.process_data(product.days_to_make)
         form.weight.process_data(product.weight_grams)
@@ -172,36 +165,47 @@ def _listing_form(product: Product) -> ListingForm:
     return form
 
 
-def _price_text(piastres: int | None) -> str:
-    """The stored price as she would type it, in the page's digits (٣٥٠٫٥٠ or 350.50)."""
-    if piastres is None:
-        return ""
-    pounds, rest = divmod(piastres, 100)
-    text = f"{pounds}" if rest == 0 else f"{pounds}.{rest:02d}"
-    if current_locale() == "ar":
-        text = text.replace(".", "٫").translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
-    return text
-
-
 def _edit_page(product: Product, form: ListingForm, status: int = 200):
-    response = render_template(
+    return render(
         "studio/edit.html",
+        status=status,
         product=product,
         form=form,
         photos_form=PhotosForm(),
         alt_form=AltTextForm(),
-        moves=listings.allowed_moves(product),
-        missing=listings.missing_for_review(product),
+        moves=listings.allowed_moves(product, current_user),
+        missing=listings.missing_for_review(product, _form_terms(form, product)),
         max_photos=MAX_PHOTOS,
     )
-    return response, status
+
+
+def _form_terms(form: ListingForm, product: Product) -> listings.ListingDraft:
+    """What the form says now (what she typed, or what is stored on a first look)."""
+    made_to_order = form.availability.data == "order"
+    return listings.ListingDraft(
+        words=listings.ListingWords(
+            title=form.title.data or "",
+            description=form.description.data or "",
+            materials=form.materials.data or "",
+            category_id=int(form.category.data) if form.category.data else None,
+            size=form.size.data or "",
+            weight_grams=form.weight.number,
+        ),
+        terms=listings.ListingTerms(
+            price=form.price.piastres if request.method == "POST" else product.price,
+            made_to_order=made_to_order,
+            stock=0 if made_to_order else (form.stock.number or 0),
+            days_to_make=form.days_to_make.number if made_to_order else None,
+        ),
+    )
 
 
 @bp.route("/products/<id:product_id>", methods=["GET", "POST"])
 @login_required
 def edit(product_id: int):
     """Edit a listing; "send" also sends it for review. Words or photos of a live listing
-    send it back to review; price and stock do not. 404 for someone else's listing."""
+    send it back to review; price and stock do not. 404 for someone else's listing; the form
+    again with the reason (422), nothing saved, when a rule refuses."""
     product = _product_or_404(product_id)
     form = _listing_form(product)
     if request.method == "GET":
@@ -209,36 +213,21 @@ def edit(product_id: int):
     if not form.validate_on_submit():
         return _edit_page(product, form, 422)
     editor = current_user._get_current_object()
-    made_to_order = form.availability.data == "order"
-    words = listings.ListingWords(
-        title=form.title.data or "",
-        description=form.description.data or "",
-        materials=form.materials.data or "",
-        category_id=int(form.category.data) if form.category.data else None,
-        size=form.size.data or "",
-        weight_grams=form.weight.number,
-    )
-    terms = listings.ListingTerms(
-        price=form.price.piastres,
-        made_to_order=made_to_order,
-        stock=0 if made_to_order else (form.stock.number or 0),
-        days_to_make=form.days_to_make.number if made_to_order else None,
-    )
+    draft = _form_terms(form, product)
     try:
-        sent_back = listings.update(product, words, terms, editor=editor)
-        if request.form.get("action") == "send":
-            listings.submit(product, editor=editor)
-            message = _("Sent. A coordinator will look at it soon.")
-        elif sent_back:
-            message = _("Saved. Because the words changed, a coordinator will look at it again.")
-        else:
-            message = _("Saved.")
+        with attempt():
+            sent_back = listings.update(product, draft.words, draft.terms, editor=editor)
+            if request.form.get("action") == "send":
+                listings.submit(product, editor=editor)
     except listings.ListingError as error:
-        db.session.rollback()
-        db.session.refresh(product)
         show_rule_error(form, error)
         return _edit_page(product, form, 422)
-    db.session.commit()
+    if request.form.get("action") == "send":
+        message = _("Sent. A coordinator will look at it soon.")
+    elif sent_back:
+        message = _("Saved. Because the words changed, a coordinator will look at it again.")
+    else:
+        message = _("Saved.")
     flash(message, "success")
     return redirect(url_for("studio.edit", product_id=product.id), 303)
 
@@ -246,26 +235,27 @@ def edit(product_id: int):
 @bp.post("/products/<id:product_id>/photos")
 @login_required
 def add_photos(product_id: int):
-    """More photos for a listing (8 in all at most)."""
+    """More photos for a listing (8 in all at most); the reason with the photos again (422)
+    when one is refused. The same form sent twice adds its photos once."""
     product = _product_or_404(product_id)
     form = PhotosForm()
     if form.validate_on_submit():
         prepared = _prepare_uploads(form)
         if prepared is not None:
+            key = once.sent_key()
+            if once.claim(key) is not None:  # sent before: those photos are there already
+                return _photos_response(product)
+            once.record(key, url_for("studio.edit", product_id=product.id))
             try:
-                before = {p.id for p in product.photos}
-                sent_back = listings.add_photos(
-                    product, prepared, editor=current_user._get_current_object()
-                )
+                with attempt():
+                    sent_back = listings.add_photos(
+                        product, prepared, editor=current_user._get_current_object()
+                    )
             except listings.ListingError as error:
-                db.session.rollback()
                 form.photos.errors = [str(error.message)]
             else:
-                new_files = [p.derivatives for p in product.photos if p.id not in before]
-                _commit_or_discard(new_files)
                 _photos_flash(sent_back)
                 return _photos_response(product)
-    db.session.refresh(product)
     return _photos_response(product, photos_form=form, status=422)
 
 
@@ -280,10 +270,9 @@ def photo_action(product_id: int, photo_id: int, action: str):
     if action not in PHOTO_ACTIONS:
         abort(404)
     editor = current_user._get_current_object()
-    files: list[dict] = []
     try:
         if action == "delete":
-            sent_back, files = listings.remove_photo(product, photo_id, editor=editor)
+            sent_back = listings.remove_photo(product, photo_id, editor=editor)
         elif action in ("earlier", "later"):
             offset = -1 if action == "earlier" else 1
             sent_back = listings.move_photo(product, photo_id, offset, editor=editor)
@@ -298,9 +287,6 @@ def photo_action(product_id: int, photo_id: int, action: str):
             )
     except LookupError:
         abort(404)
-    db.session.commit()
-    if files:
-        listings.discard_photo_files([files])
     _photos_flash(sent_back)
     return _photos_response(product)
 
@@ -311,19 +297,23 @@ def _photos_flash(sent_back: bool) -> None:
 
 
 def _photos_response(product: Product, *, photos_form=None, alt_form=None, status: int = 200):
-    """The photo list for htmx (swapped in place), else back to the edit page."""
-    if htmx and htmx.target == "photos":
-        body = render_template(
-            "studio/_photos.html",
-            product=product,
-            photos_form=photos_form or PhotosForm(),
-            alt_form=alt_form or AltTextForm(),
-            max_photos=MAX_PHOTOS,
-        )
-        return body, status, {"Vary": "HX-Request"}
-    if status != 200:
-        return _edit_page(product, _listing_form(product), status)
-    return redirect(url_for("studio.edit", product_id=product.id) + "#photos", 303)
+    """The photo list for htmx (swapped in place); else the edit page again with the errors
+    (422), or back to it (303)."""
+    if htmx_target() != "photos" and status == 200:
+        return redirect(url_for("studio.edit", product_id=product.id) + "#photos", 303)
+    form = _listing_form(product)
+    return render(
+        "studio/edit.html",
+        fragments={"photos": "studio/_photos.html"},
+        status=status,
+        product=product,
+        form=form,
+        photos_form=photos_form or PhotosForm(),
+        alt_form=alt_form or AltTextForm(),
+        moves=listings.allowed_moves(product, current_user),
+        missing=listings.missing_for_review(product, _form_terms(form, product)),
+        max_photos=MAX_PHOTOS,
+    )
 
 
 MOVE_MESSAGES = {
@@ -337,27 +327,41 @@ MOVE_MESSAGES = {
 @bp.post("/products/<id:product_id>/status")
 @login_required
 def change_status(product_id: int):
-    """pause, resume, archive, restore, or delete (drafts only)."""
+    """pause, resume, archive, restore. An unknown move is a 400; a refused one is flashed."""
     product = _product_or_404(product_id)
     move = request.form.get("move", "")
-    editor = current_user._get_current_object()
-    profile_id = product.artisan_id
+    if move not in MOVE_MESSAGES:
+        abort(400)
     try:
-        if move == "delete":
-            files = listings.delete_draft(product, editor=editor)
-            db.session.commit()
-            listings.discard_photo_files(files)
-            flash(_("Draft deleted."), "info")
-            if editor.role is Role.ARTISAN:
-                return redirect(url_for("studio.index"), 303)
-            return redirect(url_for("studio.artisan_studio", artisan_id=profile_id), 303)
-        if move not in MOVE_MESSAGES:
-            abort(400)
-        listings.change_status(product, move, editor=editor)
+        with attempt():
+            listings.change_status(product, move, editor=current_user._get_current_object())
     except listings.ListingError as error:
-        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(str(MOVE_MESSAGES[move]), "success")
+    return redirect(url_for("studio.edit", product_id=product.id), 303)
+
+
+@bp.route("/products/<id:product_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(product_id: int):
+    """Delete a draft, after she confirms on a page of its own (with JavaScript or without).
+
+    A listing that is no longer a draft gets the reason flashed on its page.
+    """
+    product = _product_or_404(product_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render("studio/delete.html", status=status, product=product, form=form)
+    editor = current_user._get_current_object()
+    try:
+        with attempt():
+            listings.delete_draft(product, editor=editor)
+    except listings.ListingError as error:
         flash(str(error.message), "error")
         return redirect(url_for("studio.edit", product_id=product.id), 303)
-    db.session.commit()
-    flash(str(MOVE_MESSAGES[move]), "success")
-    return redirect(url_for("studio.edit", product_id=product.id), 303)
+    flash(_("Draft deleted."), "info")
+    if editor.role is Role.ARTISAN:
+        return redirect(url_for("studio.index"), 303)
+    return redirect(url_for("studio.artisan_studio", artisan_id=product.artisan_id), 303)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from artisan_market.accounts.models import ArtisanProfile, SetPasswordLink, User
+from artisan_market.accounts.models import ArtisanProfile, Role, SetPasswordLink, User
 from artisan_market.extensions import db
 from artisan_market.timeutil import utcnow
 from tests.conftest import Client
@@ -61,8 +61,7 @@ def test_coordinator_creates_an_account_and_she_sets_her_password(client, app, l
 
 def test_a_new_link_replaces_the_old_one(client, app, login_as, make_artisan):
     """A reset link for a forgotten password: the older link stops working."""
-    login_as("coordinator")
-    artisan = make_artisan()
+    artisan = make_artisan(verified=True, verified_by=login_as("coordinator"))
     first = _link(client.submit(f"/coordinator/artisans/{artisan.id}/password-link"))
     second = _link(client.submit(f"/coordinator/artisans/{artisan.id}/password-link"))
     assert first != second
@@ -73,8 +72,7 @@ def test_a_new_link_replaces_the_old_one(client, app, login_as, make_artisan):
 def test_setting_a_password_ends_her_old_sessions(client, app, login_as, make_artisan):
     from tests.conftest import log_in
 
-    login_as("coordinator")
-    artisan = make_artisan()
+    artisan = make_artisan(verified=True, verified_by=login_as("coordinator"))
     thief = app.test_client()
     log_in(thief, artisan)
     assert thief.get("/account").status_code == 200
@@ -85,8 +83,7 @@ def test_setting_a_password_ends_her_old_sessions(client, app, login_as, make_ar
 
 
 def test_expired_links_are_404(client, login_as, make_artisan):
-    login_as("coordinator")
-    artisan = make_artisan()
+    artisan = make_artisan(verified=True, verified_by=login_as("coordinator"))
     link = _link(client.submit(f"/coordinator/artisans/{artisan.id}/password-link"))
     db.session.execute(sa.update(SetPasswordLink).values(expires_at=utcnow() - timedelta(1)))
     db.session.commit()
@@ -94,12 +91,48 @@ def test_expired_links_are_404(client, login_as, make_artisan):
 
 
 def test_a_weak_password_on_the_link_keeps_the_link(client, login_as, make_artisan):
-    login_as("coordinator")
-    artisan = make_artisan()
+    artisan = make_artisan(verified=True, verified_by=login_as("coordinator"))
     link = _link(client.submit(f"/coordinator/artisans/{artisan.id}/password-link"))
     response = client.submit(link, {"password": "12345678"}, page=link)
     assert response.status_code == 422
     assert client.get(link).status_code == 200  # not spent
+
+
+def test_a_link_only_from_her_coordinator_or_an_admin(app, client, login_as, make_artisan):
+    """Can a coordinator who did not verify her make a way into her account? (No: 404.) The
+    one who created her account may, until someone verifies her; then only the verifier."""
+    from tests.conftest import log_in
+
+    login_as("coordinator")
+    other = make_artisan(verified=True)
+    assert client.submit(f"/coordinator/artisans/{other.id}/password-link").status_code == 404
+    created = client.submit("/coordinator/artisans/new", HER)
+    assert created.status_code == 200
+    new = db.session.scalar(sa.select(User).where(User.phone == "+201122334455"))
+    assert client.submit(f"/coordinator/artisans/{new.id}/password-link").status_code == 200
+    from artisan_market.accounts import services
+
+    stranger = services.register(
+        name="x", phone="+201000000099", email=None, password=None, role=Role.COORDINATOR
+    )
+    services.verify_artisan(
+        new.artisan_profile, coordinator=stranger, organisation=_any_organisation()
+    )
+    db.session.commit()
+    assert client.submit(f"/coordinator/artisans/{new.id}/password-link").status_code == 404
+    log_in(client, stranger)
+    assert client.submit(f"/coordinator/artisans/{new.id}/password-link").status_code == 200
+    log_in(client, login_as("admin"))
+    assert client.submit(f"/coordinator/artisans/{other.id}/password-link").status_code == 200
+
+
+def _any_organisation():
+    from artisan_market.accounts.models import Organisation
+
+    organisation = Organisation(name_ar="جمعية سيوة", name_en="Siwa association")
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
 
 
 def test_links_only_for_artisans(client, login_as, make_user):
@@ -115,7 +148,7 @@ def test_coordinators_see_phones_and_the_list(client, login_as, make_artisan):
     login_as("coordinator")
     make_artisan(phone="+201012345678", village="قرية النزلة")
     page = client.get("/coordinator/artisans").get_data(as_text=True)
-    assert "010 1234 5678" in page and "https://wa.me/201012345678" in page
+    assert "٠١٠ ١٢٣٤ ٥٦٧٨" in page and "https://wa.me/201012345678" in page
     assert "قرية النزلة" in page
 
 

@@ -137,7 +137,8 @@ def test_artisan_signs_up_logs_in_and_switches_language(new_page, shot, js):
     page.fill("#password", PASSWORD)
     shot(page, "07-login-form")
     page.locator("form[action^='/login'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    # An artisan lands in her studio, where her work is.
+    expect(page).to_have_url(re.compile(r"/studio$"))
     expect(page.locator(".flashes")).to_contain_text(NAME)
     expect(header(page).locator('a[href="/account"]')).to_have_text(AR["My account"])
     expect(header(page).locator("form[action='/logout'] button")).to_have_text(AR["Log out"])

@@ -13,9 +13,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from artisan_market.accounts import services
-from artisan_market.accounts.models import Organisation, Role, VerificationStatus
+from artisan_market.accounts.models import Organisation, Role
 from artisan_market.extensions import db
-from artisan_market.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -48,11 +47,9 @@ def people(live_app, js):
                 display_name="فاطمة", governorate="ASN", village="غرب سهيل", craft="basketry"
             ),
         )
-        profile = artisan.artisan_profile
-        profile.verification = VerificationStatus.VERIFIED
-        profile.verified_by = coordinator
-        profile.verified_at = utcnow()
-        profile.organisation = organisation
+        services.verify_artisan(
+            artisan.artisan_profile, coordinator=coordinator, organisation=organisation
+        )
         db.session.commit()
     return coordinator_phone, artisan_phone
 

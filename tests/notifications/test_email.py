@@ -74,7 +74,7 @@ def test_she_gets_an_arabic_email_over_smtp(mail_app, smtp, make_user):
     assert message.get_content_charset() == "utf-8"
     body = message.get_content()
     assert "أهلًا منى،" in body
-    assert "«سلة من الخوص»" in body
+    assert "«\u2068سلة من الخوص\u2069»" in body  # her title set apart (FSI … PDI)
     assert "https://souq.example/studio/products/5" in body
 
 

@@ -37,9 +37,11 @@ def test_a_notification_reads_in_the_language_of_whoever_reads_it(app, make_arti
     db.session.commit()
     with app.test_request_context():
         with force_locale("en"):
+            # Her title is isolated (FSI … PDI): an Arabic title keeps its own direction in
+            # an English sentence, and a title can never turn the sentence around.
             assert message(note) == (
-                "Your product “سلة خوص” needs a change: The photo is blurry or dark. "
-                "Take the photo again in daylight."
+                "Your product “\u2068سلة خوص\u2069” needs a change: The photo is blurry or "
+                "dark. Take the photo again in daylight."
             )
         with force_locale("ar"):
             text = message(note)
@@ -61,7 +63,8 @@ def test_a_coordinators_note_is_added_and_missing_parameters_read_as_empty(app):
     with app.test_request_context(), force_locale("en"):
         note = Notification(kind="artisan_declined", params={"note": "Call me on Sunday."})
         assert message(note) == (
-            "Your account could not be verified: . Your coordinator wrote: Call me on Sunday."
+            "Your account could not be verified: . "
+            "Your coordinator wrote: \u2068Call me on Sunday.\u2069"
         ).replace(": .", ": ")
         assert message(Notification(kind="no_such_kind", params={})) == ""
 

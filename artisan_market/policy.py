@@ -1,0 +1,93 @@
+"""Who may do what to which thing: `can(user, action, thing)`, in one place.
+
+Views load what a URL names through `load_or_404`, which answers 404 both for what does not
+exist and for what this person may not touch (someone else's listing must not even be
+confirmed to exist). Whole areas of another role are refused earlier, with 403, by
+`security.roles_required`.
+
+Who stands for an artisan: herself; an admin; and her coordinator, who is the one who
+verified her, or, until someone verifies her, the one who created her account for her.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from artisan_market.accounts.models import STAFF, ArtisanProfile, Role, User, VerificationStatus
+from artisan_market.catalog.models import Product
+from artisan_market.extensions import db
+
+__all__ = ["STAFF", "can", "load_or_404"]
+
+T = TypeVar("T")
+
+
+def is_her_coordinator(user: User, profile: ArtisanProfile) -> bool:
+    """The coordinator who verified her; before anyone has, the one who made her account."""
+    if user.role is not Role.COORDINATOR:
+        return False
+    if profile.verification is VerificationStatus.VERIFIED:
+        return profile.verified_by_id == user.id
+    return profile.created_by_id == user.id
+
+
+def _act_for_artisan(user: User, profile: ArtisanProfile) -> bool:
+    """Stand for her: hand her a set-password link, add or change listings for her."""
+    return user.role is Role.ADMIN or is_her_coordinator(user, profile)
+
+
+def _manage_listing(user: User, product: Product) -> bool:
+    if user.role is Role.ARTISAN:
+        return user.artisan_profile is not None and product.artisan_id == user.artisan_profile.id
+    return _act_for_artisan(user, product.artisan)
+
+
+def _review_listing(user: User, product: Product) -> bool:
+    # Any coordinator reviews any listing that was sent for review (they cover for each
+    # other); a draft never sent is hers alone.
+    return user.role in STAFF and product.submitted_at is not None
+
+
+def _preview_listing(user: User, product: Product) -> bool:
+    return _manage_listing(user, product) or _review_listing(user, product)
+
+
+def _verify_artisan(user: User, profile: ArtisanProfile) -> bool:
+    return user.role in STAFF
+
+
+def _read_audit(user: User, _thing: None) -> bool:
+    return user.role in STAFF
+
+
+RULES: dict[str, Callable[[User, Any], bool]] = {
+    "act_for_artisan": _act_for_artisan,
+    "manage_listing": _manage_listing,
+    "review_listing": _review_listing,
+    "preview_listing": _preview_listing,
+    "verify_artisan": _verify_artisan,
+    "read_audit": _read_audit,
+}
+
+
+def can(user: User | None, action: str, thing: Any = None) -> bool:
+    """Whether `user` may do `action` to `thing`. Anonymous visitors may do none of these.
+
+    Raises KeyError for an action that has no rule: a typo must not read as "no".
+    """
+    rule = RULES[action]
+    if user is None or not user.is_authenticated:
+        return False
+    return rule(user, thing)
+
+
+def load_or_404(model: type[T], ident: int, action: str, *, options=()) -> T:
+    """The `model` row `ident`, if the current user may `action` it; else 404 either way."""
+    thing = db.session.get(model, ident, options=options)
+    if thing is None or not can(current_user, action, thing):
+        abort(404)
+    return thing
