@@ -32,7 +32,9 @@ _MARKS = str.maketrans({"٫": ".", "،": ","})
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
 _AMOUNT = re.compile(r"(\d{1,12})(?:\.(\d+))?")
-# Stripe counts these currencies in whole units; everything else in hundredths, like us.
+# Stripe counts these currencies in whole units, the three-decimal ones in thousandths (with
+# the last digit 0), everything else in hundredths, like us.
+_THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 _ZERO_DECIMAL = frozenset(
     [
         "BIF",
@@ -168,29 +170,31 @@ def format_money(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
 
 
 def _provider_digits(currency: str) -> int:
-    return 0 if currency.upper() in _ZERO_DECIMAL else 2
+    code = currency.upper()
+    return 0 if code in _ZERO_DECIMAL else 3 if code in _THREE_DECIMAL else 2
+
+
+def _rescale(amount: int, places: int, to_places: int, currency: str) -> int:
+    if places <= to_places:
+        return amount * 10 ** (to_places - places)
+    whole, rest = divmod(amount, 10 ** (places - to_places))
+    if rest:
+        raise ValueError(f"{amount} has more decimals than {currency} takes here")
+    return whole
 
 
 def to_provider(minor: int, currency: str = DEFAULT_CURRENCY) -> int:
     """The amount as a payment provider (Stripe) counts it, in its smallest unit.
 
-    Refuses (ValueError) an amount finer than the provider can take.
+    Refuses (ValueError) an amount finer than the provider can take (Stripe takes the
+    three-decimal currencies in thousandths, the last digit 0).
     """
-    ours, theirs = minor_digits(currency), _provider_digits(currency)
-    if ours <= theirs:
-        return minor * 10 ** (theirs - ours)
-    whole, rest = divmod(minor, 10 ** (ours - theirs))
-    if rest:
-        raise ValueError(f"{minor} is finer than {currency} can be charged")
-    return whole
+    amount = _rescale(minor, minor_digits(currency), _provider_digits(currency), currency)
+    if currency.upper() in _THREE_DECIMAL and amount % 10:
+        raise ValueError(f"{minor} has more decimals than {currency} takes here")
+    return amount
 
 
 def from_provider(amount: int, currency: str = DEFAULT_CURRENCY) -> int:
     """A provider's amount back in our minor units (the inverse of `to_provider`)."""
-    ours, theirs = minor_digits(currency), _provider_digits(currency)
-    if theirs <= ours:
-        return amount * 10 ** (ours - theirs)
-    whole, rest = divmod(amount, 10 ** (theirs - ours))
-    if rest:
-        raise ValueError(f"{amount} is finer than our {currency} amounts")
-    return whole
+    return _rescale(amount, _provider_digits(currency), minor_digits(currency), currency)

@@ -40,22 +40,32 @@ from artisan_market.rules import RuleError
 
 log = logging.getLogger(__name__)
 
-_AFTER_COMMIT = "after_commit"
-_ON_ROLLBACK = "on_rollback"
+_ACTIONS = "transaction_actions"
 _WROTE = "wrote"
+AFTER_COMMIT, ON_ROLLBACK = "after commit", "on rollback"
+
+
+def _register(kind: str, action: Callable[[], None]) -> None:
+    """Keep `action` with the innermost transaction now open (a savepoint, or the request's),
+    so a savepoint that rolls back takes its own actions with it."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_ACTIONS, []).append((kind, transaction, action))
 
 
 def after_commit(action: Callable[[], None]) -> None:
-    """Run `action` once the current transaction commits; drop it if it rolls back.
+    """Run `action` once the current transaction commits; drop it if it rolls back (or if
+    the savepoint it was registered in does).
 
     A failing action is logged, never raised: the change it follows is already kept.
     """
-    db.session.info.setdefault(_AFTER_COMMIT, []).append(action)
+    _register(AFTER_COMMIT, action)
 
 
 def on_rollback(action: Callable[[], None]) -> None:
-    """Run `action` if the current transaction rolls back (remove a file it wrote)."""
-    db.session.info.setdefault(_ON_ROLLBACK, []).append(action)
+    """Run `action` if the current transaction (or savepoint) rolls back: remove a file it
+    wrote. Forgotten once the work is committed."""
+    _register(ON_ROLLBACK, action)
 
 
 @contextmanager
@@ -129,35 +139,55 @@ def _mark_bulk_write(state) -> None:
         state.session.info[_WROTE] = True
 
 
-def _run(actions: list[Callable[[], None]], what: str) -> None:
-    for action in actions:
+def _run(actions: list, kind: str) -> None:
+    for action_kind, _transaction, action in actions:
+        if action_kind != kind:
+            continue
         try:
             action()
         except Exception:  # the transaction is decided: one failure must not stop the rest
-            log.exception("%s action failed", what)
+            log.exception("%s action failed", kind)
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _committed(session: Session) -> None:
     if session.in_nested_transaction():
-        return  # a savepoint released: the outer transaction has not committed yet
+        return  # a savepoint released: its actions now wait for the outer transaction
     session.info.pop(_WROTE, None)
-    session.info.pop(_ON_ROLLBACK, None)
-    _run(session.info.pop(_AFTER_COMMIT, []), "after-commit")
+    _run(session.info.pop(_ACTIONS, []), AFTER_COMMIT)
+
+
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back: undo what was done outside the database inside it, and
+    forget what was to follow its commit. (The whole transaction: see `_ended`.)"""
+    if not previous.nested:
+        return
+    actions = session.info.get(_ACTIONS, [])
+    undone = [item for item in actions if _within(item[1], previous)]
+    session.info[_ACTIONS] = [item for item in actions if not _within(item[1], previous)]
+    _run(undone, ON_ROLLBACK)
 
 
 def _ended(session: Session, transaction: SessionTransaction) -> None:
-    """Rolled back, or closed without a commit (a commit has emptied both lists already)."""
+    """Rolled back, or closed without a commit (a commit has emptied the list already)."""
     if transaction.parent is not None or transaction.nested:
         return  # a savepoint: the outer transaction decides
     session.info.pop(_WROTE, None)
-    session.info.pop(_AFTER_COMMIT, None)
-    _run(session.info.pop(_ON_ROLLBACK, []), "on-rollback")
+    _run(session.info.pop(_ACTIONS, []), ON_ROLLBACK)
 
 
 _HOOKS = (
     ("after_flush", _mark_written),
     ("do_orm_execute", _mark_bulk_write),
     ("after_commit", _committed),
+    ("after_soft_rollback", _rolled_back),
     ("after_transaction_end", _ended),
 )
 

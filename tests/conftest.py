@@ -314,6 +314,20 @@ def small_jpeg(colour=(170, 110, 60), size=(640, 480)) -> bytes:
     return out.getvalue()
 
 
+def oversized_upload(token: str, megabytes: int) -> bytes:
+    """A multipart photo upload of `megabytes` MB, written out by hand (the test client would
+    spool it to a temporary file it never closes)."""
+    return (
+        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="photos"; filename="huge.jpg"'
+        + b"\r\nContent-Type: image/jpeg\r\n\r\n"
+        + b"\xff\xd8"
+        + b"\0" * (megabytes * 1024 * 1024)
+        + b"\r\n--b--\r\n"
+    )
+
+
 @pytest.fixture
 def make_organisation(app):
     from artisan_market.accounts.models import Organisation

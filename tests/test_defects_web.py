@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import log_in
+from tests.conftest import log_in, oversized_upload
 
 HTMX = {"HX-Request": "true"}
 
@@ -249,15 +249,7 @@ def test_htmx_error_is_a_fragment(client, login_as):
 
     login_as("artisan", verified=True)
     token = client.csrf_token("/studio/products/new")
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        + token.encode()
-        + b'\r\n--b\r\nContent-Disposition: form-data; name="photos"; filename="huge.jpg"'
-        + b"\r\nContent-Type: image/jpeg\r\n\r\n"
-        + b"\xff\xd8"
-        + b"\0" * (26 * 1024 * 1024)
-        + b"\r\n--b--\r\n"
-    )
+    body = oversized_upload(token, 26)
     kwargs = {"data": body, "content_type": "multipart/form-data; boundary=b"}
     whole = client.post("/studio/products/new", **kwargs)
     assert whole.status_code == 413

@@ -41,10 +41,21 @@ def _queue_args() -> dict[str, str]:
     return args
 
 
-def _back_to_queue(endpoint: str, message: str, category: str):
-    """After a plain-form decision: the queue it came from, its filter and page kept."""
-    flash(message, category)
-    return redirect(url_for(endpoint, **_queue_args()), 303)
+def _decided(queue: str, card: str, message: str, error: str | None, **card_context):
+    """After a decision: htmx asking for this card gets it back (decided, or with the error,
+    and the queue's new count out of band); a plain form goes back to its queue, its filter
+    and page kept, with the message or the error flashed."""
+    if htmx_target() != card:
+        flash(error or message, "error" if error else "success")
+        return redirect(url_for(f"review.{queue}_queue", **_queue_args()), 303)
+    return render(
+        f"review/{queue}.html",
+        fragments={card: f"review/_{queue.removesuffix('s')}.html"},
+        status=422 if error else 200,
+        error=error,
+        queue_args=_queue_args(),
+        **card_context,
+    )
 
 
 # --- Listings ------------------------------------------------------------------------------
@@ -89,22 +100,14 @@ def listings_queue():
 
 
 def _listing_decided(product: Product, *, message: str, error: str | None = None, form=None):
-    """htmx gets the card back (with the error, or decided, and the queue's new count);
-    a plain form goes back to its queue with the message flashed."""
-    card = f"listing-{product.id}"
-    if htmx_target() != card:
-        return _back_to_queue(
-            "review.listings_queue", error or message, "error" if error else "success"
-        )
-    return render(
-        "review/listings.html",
-        fragments={card: "review/_listing.html"},
-        status=422 if error else 200,
+    return _decided(
+        "listings",
+        f"listing-{product.id}",
+        message,
+        error,
         product=product,
         reject_form=form or RejectForm(),
-        error=error,
         waiting=_listings_waiting(),
-        queue_args=_queue_args(),
         locale=current_locale(),
     )
 
@@ -204,19 +207,13 @@ def artisans_queue():
 
 
 def _artisan_decided(profile: ArtisanProfile, *, message: str, error: str | None = None):
-    card = f"artisan-{profile.id}"
-    if htmx_target() != card:
-        return _back_to_queue(
-            "review.artisans_queue", error or message, "error" if error else "success"
-        )
-    return render(
-        "review/artisans.html",
-        fragments={card: "review/_artisan.html"},
-        status=422 if error else 200,
+    return _decided(
+        "artisans",
+        f"artisan-{profile.id}",
+        message,
+        error,
         profile=profile,
-        error=error,
         waiting=_artisans_waiting(),
-        queue_args=_queue_args(),
         **_artisan_context(_organisations()),
     )
 

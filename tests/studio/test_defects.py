@@ -9,32 +9,13 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from artisan_market.catalog.models import Category, ListingStatus, Product
+from artisan_market.catalog.models import ListingStatus, Product
 from artisan_market.extensions import db
 from tests.conftest import small_jpeg
+from tests.studio.test_studio import _details
 from tests.test_defects_web import parse_html
 
 PHOTO = small_jpeg(colour=(120, 60, 30))
-
-
-def _category_id(slug="basketry") -> int:
-    return db.session.scalar(sa.select(Category.id).where(Category.slug == slug))
-
-
-def _details(**changes):
-    return {
-        "title": "سلة خوص ملونة",
-        "price": "١٢٥",
-        "availability": "ready",
-        "stock": "٣",
-        "days_to_make": "",
-        "category": str(_category_id()),
-        "description": "سلة من خوص النخيل.",
-        "materials": "خوص",
-        "size": "",
-        "weight": "",
-        **changes,
-    }
 
 
 def _new_draft(client, data: bytes = PHOTO) -> Product:

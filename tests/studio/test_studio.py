@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from artisan_market.catalog.models import Category, ListingStatus, Product, ProductPhoto
 from artisan_market.extensions import db
 from tests.accounts.test_profile_photo import FIXTURES
-from tests.conftest import log_in, small_jpeg
+from tests.conftest import log_in, oversized_upload, small_jpeg
 
 
 def _upload(*names_or_bytes):
@@ -333,15 +333,7 @@ def test_a_30_mb_upload_gets_the_friendly_413_and_leaves_nothing(client, app, lo
     login_as("artisan", verified=True)
     token = client.csrf_token("/studio/products/new")
     # The body written out by hand: the test client would spool 30 MB to a temporary file.
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-        + token.encode()
-        + b'\r\n--b\r\nContent-Disposition: form-data; name="photos"; filename="huge.jpg"'
-        + b"\r\nContent-Type: image/jpeg\r\n\r\n"
-        + b"\xff\xd8"
-        + b"\0" * (30 * 1024 * 1024)
-        + b"\r\n--b--\r\n"
-    )
+    body = oversized_upload(token, 30)
     response = client.post(
         "/studio/products/new", data=body, content_type="multipart/form-data; boundary=b"
     )
