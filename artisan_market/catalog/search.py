@@ -295,11 +295,11 @@ def reindex_all(batch: int = 1000) -> int:
 # no buyer types more, and it bounds the work a pasted essay can cause.
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 12
-# The newest RANK_WINDOW matches are ranked by relevance; older matches follow them,
-# newest first. bm25() and ts_rank() cost the same for every match they score, and a word
-# that is in most listings ("يدوي", handmade, is in nearly all) would have 100,000 scored
-# to show 24 (65 ms on SQLite). A query that matches fewer listings than this (nearly
-# every real query) is ranked whole.
+# The newest RANK_WINDOW matches (the highest ids) are ranked by relevance; older matches
+# follow them, newest first. bm25() and ts_rank() cost the same for every match they
+# score, and a word that is in most listings ("يدوي", handmade, is in nearly all) would
+# have 100,000 scored to show 24 (65 ms on SQLite). A query that matches fewer listings
+# than this (nearly every real query) is ranked whole.
 RANK_WINDOW = 5000
 
 # The index objects the migration creates and the models do not describe (for Alembic's
@@ -356,7 +356,8 @@ def apply_search(
     Apply limit/offset after this call; any ORDER BY of `stmt` is replaced.
 
     Relevance is bm25 (SQLite) or ts_rank (PostgreSQL) among the newest RANK_WINDOW
-    matches; older matches come after them, newest first.
+    matches; older matches come after them, newest first. "Newest" is the highest id,
+    throughout (see `_in_order`).
 
     With `candidates`, only the best-ranked `candidates` matches are considered: ranking a
     word found in a tenth of the catalogue is quick, checking every match against the
@@ -366,18 +367,31 @@ def apply_search(
     words = query_words(query)
     if not words:
         return stmt, False
-    newest = (Product.created_at.desc(), Product.id.desc())
     if candidates is not None:
         top = _best_matches(words, candidates)
         stmt = stmt.join(top, top.c.id == Product.id)
-        return stmt.order_by(None).order_by(top.c.score, *newest), True
+        return stmt.order_by(None).order_by(*_in_order(top.c.score, Product.id)), True
     # Every match: those in the ranking window by their score, then the others.
     ranked = _ranked_window(words)
     stmt = stmt.join(ranked, ranked.c.id == Product.id, isouter=True).where(
         Product.id.in_(_matches(words))
     )
-    order = (ranked.c.score.is_(None), ranked.c.score)
-    return stmt.order_by(None).order_by(*order, *newest), True
+    return stmt.order_by(None).order_by(*_in_order(ranked.c.score, Product.id)), True
+
+
+def _in_order(score: sa.ColumnElement, id_: sa.ColumnElement) -> tuple[sa.ColumnElement, ...]:
+    """The one order of search results, for the pool of best matches and for the pages
+    alike: scored matches first (no score: outside the ranking window), best score first,
+    then newest by id.
+
+    By id, not created_at: ids are unique, so this is a total order, and the pool cut in it
+    is exactly the beginning of the pages' order, which is what lets a page come from the
+    pool. created_at is neither unique nor in step with ids (imports, back-dated
+    listings): the pool cut by one order and the pages sorted by the other lost top
+    matches and showed others twice. The id is also what the window is chosen by (FTS5
+    walks rowids, PostgreSQL the primary key) and what the shop's "newest" means.
+    """
+    return score.is_(None), score, id_.desc()
 
 
 def _fts5_match(words: list[str]):
@@ -410,7 +424,7 @@ def _matches(words: list[str]) -> sa.Select:
 
 
 def _ranked_window(words: list[str]) -> sa.Subquery:
-    """(id, score) of the newest RANK_WINDOW matches; lower score is better.
+    """(id, score) of the newest RANK_WINDOW matches by id; lower score is better.
 
     FTS5 walks its matches by rowid, newest first, and scores only the rows it returns;
     PostgreSQL walks the primary key backwards (or sorts a rare word's few matches) and
@@ -430,18 +444,25 @@ def _ranked_window(words: list[str]) -> sa.Subquery:
 def _best_matches(words: list[str], limit: int) -> sa.Subquery:
     """(id, score) of the `limit` best-ranked matches, best first."""
     ranked = _ranked_window(words)
-    best = sa.select(ranked.c.id, ranked.c.score).order_by(ranked.c.score, ranked.c.id.desc())
+    best = sa.select(ranked.c.id, ranked.c.score).order_by(*_in_order(ranked.c.score, ranked.c.id))
     return best.limit(limit).subquery("best_matches")
 
 
 def is_truncated(query: str | None, candidates: int) -> bool:
-    """Whether `query` matches more than `candidates` products (so a short page may be
-    missing matches ranked lower). One COUNT over the index: no ranking."""
+    """Whether the pool of `candidates` best matches may leave out matches of `query` (so a
+    short page may be missing matches ranked lower). One COUNT over the index: no ranking.
+
+    The pool is drawn from the ranking window, so it never holds more than RANK_WINDOW
+    matches, however many candidates were asked for: a deep page (candidates above the
+    window) of a query with a few more matches than the window would otherwise come back
+    short and never be asked again.
+    """
     from artisan_market.extensions import db
 
     words = query_words(query)
     if not words:
         return False
+    pool = min(candidates, RANK_WINDOW)
     matches = _matches(words)
-    count = sa.select(sa.func.count()).select_from(matches.limit(candidates + 1).subquery())
-    return db.session.scalar(count) > candidates
+    count = sa.select(sa.func.count()).select_from(matches.limit(pool + 1).subquery())
+    return db.session.scalar(count) > pool

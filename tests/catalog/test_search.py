@@ -419,6 +419,9 @@ def test_a_word_in_most_listings_is_ranked_among_the_newest(
         top, _ = apply_search(_public(), "سجادة", candidates=candidates)
         assert [p.id for p in db.session.scalars(top)] == ids[:candidates]
         assert search.is_truncated("سجادة", candidates)
+    # The pool comes from the window: five candidates asked for still hold only three.
+    assert search.is_truncated("سجادة", 5)
+    monkeypatch.setattr(search, "RANK_WINDOW", 5)
     assert not search.is_truncated("سجادة", 5)
 
 
