@@ -273,7 +273,7 @@ def load_scale(products: int, artisans: int, *, echo=lambda _msg: None) -> bool:
     from artisan_market.accounts.models import ArtisanProfile
     from artisan_market.accounts.passwords import hash_password
     from artisan_market.catalog.models import ProductPhoto
-    from artisan_market.catalog.search import search_text_for
+    from artisan_market.catalog.search import search_columns_for
     from artisan_market.egypt import CRAFTS, GOVERNORATES
     from artisan_market.media.services import save_photo
 
@@ -369,7 +369,7 @@ def load_scale(products: int, artisans: int, *, echo=lambda _msg: None) -> bool:
                 "reviewed_at": created,
                 "created_at": created,
                 "updated_at": created,
-                "search_text": search_text_for(
+                **search_columns_for(
                     title=title,
                     description="قطعة مصنوعة يدويًا بالكامل من خامات طبيعية.",
                     materials="خامات طبيعية",

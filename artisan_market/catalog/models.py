@@ -121,9 +121,13 @@ class Product(db.Model):
     stock: Mapped[int] = mapped_column(default=1)
     days_to_make: Mapped[int | None]
     size: Mapped[str] = mapped_column(sa.String(80), default="")
-    # normalise(title, description, materials, category, artisan, governorate, craft names),
-    # kept in step by catalog.search's before_flush listener; the migration indexes it.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The words the listing is found by, normalised, in three parts that weigh differently
+    # in the ranking: the title; the description and materials; the category, artisan,
+    # governorate and craft names. Kept in step by catalog.search's before_flush listener;
+    # the migrations index them.
+    search_title: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    search_body: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    search_context: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     weight_grams: Mapped[int | None]
     status: Mapped[ListingStatus] = mapped_column(
         enum_column(ListingStatus), default=ListingStatus.DRAFT, index=True

@@ -1,22 +1,28 @@
-"""Search in Arabic and English: one normaliser, a denormalised text, and the query side.
+"""Search in Arabic and English: one normaliser, denormalised texts, and the query side.
 
     normalise(text)           the ONE normaliser, used when indexing and when querying
-    search_text_for(...)      the text a product is indexed under (already normalised)
+    search_columns_for(...)   the texts a product is indexed under (already normalised)
     apply_search(stmt, q)     restrict and order a select over Product by a buyer's query
 
-Every product carries `search_text`: normalise(title, description, materials, category names
-in Arabic and English, the artisan's display name, governorate and craft names in Arabic and
-English). A `before_flush` listener (below) keeps it in step with the ORM; code that writes
-products with Core inserts (bulk seeding) must fill it with `search_text_for`.
+Every product carries its words in three normalised parts, which weigh differently in the
+ranking (TITLE_WEIGHT, BODY_WEIGHT, CONTEXT_WEIGHT):
+    search_title     its title
+    search_body      its description and materials
+    search_context   its category's names in Arabic and English, the artisan's display name,
+                     her governorate's and craft's names in Arabic and English
+A `before_flush` listener (below) keeps them in step with the ORM; code that writes
+products with Core inserts (bulk seeding) must fill them with `search_columns_for`.
 
-The index lives in the migration (revision 378708781110), not in the models:
-- SQLite: an FTS5 external-content table `product_search` over products.search_text, kept in
-  step by triggers on products; ranking by bm25().
-- PostgreSQL: a generated column products.search_vector = to_tsvector('simple', search_text)
-  with a GIN index; ranking by ts_rank(). 'simple' does no stemming and has no stop words:
-  the normaliser has already done the Arabic work, so both engines see the same words.
+The index lives in the migrations (revisions 378708781110, c4e7a1d25b90), not in the models:
+- SQLite: an FTS5 external-content table `product_search` with the three parts as its
+  columns, kept in step by triggers on products; ranking by bm25() with column weights.
+- PostgreSQL: a generated column products.search_vector, the parts' to_tsvector('simple', …)
+  labelled A, B and C, with a GIN index; ranking by ts_rank() with weights for the labels.
+  'simple' does no stemming and has no stop words: the normaliser has already done the
+  Arabic work, so both engines see the same words.
 Both engines split the normalised text at spaces only (it holds nothing but letters, digits
-and single spaces), so the same query finds the same products on both.
+and single spaces), and a query's words may be found in any of the parts, so the same query
+finds the same products on both.
 """
 
 from __future__ import annotations
@@ -127,7 +133,10 @@ def _names(kind: str, table: Mapping[str, object], code: str | None) -> str:
     return joined
 
 
-def search_text_for(
+SEARCH_COLUMNS = ("search_title", "search_body", "search_context")
+
+
+def search_columns_for(
     *,
     title: str = "",
     description: str = "",
@@ -137,23 +146,25 @@ def search_text_for(
     display_name: str = "",
     governorate: str | None = None,
     craft: str | None = None,
-) -> str:
-    """The normalised text a product is found by (for Core inserts; the ORM does it itself)."""
-    parts = [
-        title,
-        description,
-        materials,
+) -> dict[str, str]:
+    """The normalised texts a product is found by, by column name (for Core inserts and
+    updates; the ORM does it itself)."""
+    context = [
         category_ar,
         category_en,
         display_name,
         _names("governorate", GOVERNORATES, governorate),
         _names("craft", CRAFTS, craft),
     ]
-    return normalise(" ".join(p for p in parts if p))
+    return {
+        "search_title": normalise(title),
+        "search_body": normalise(" ".join(p for p in (description, materials) if p)),
+        "search_context": normalise(" ".join(p for p in context if p)),
+    }
 
 
 # ---------------------------------------------------------------------------------------
-# Keeping products.search_text in step: one session listener for every session.
+# Keeping the search columns in step: one session listener for every session.
 # ---------------------------------------------------------------------------------------
 
 _PRODUCT_FIELDS = ("title", "description", "materials", "category_id", "category")
@@ -177,9 +188,10 @@ def _related(session: Session, obj, relationship: str, foreign_key: str, cls):
 
 
 def _index_product(session: Session, product: Product) -> None:
+    """Set the product's search columns from its own words and its artisan's and category's."""
     artisan = _related(session, product, "artisan", "artisan_id", ArtisanProfile)
     category = _related(session, product, "category", "category_id", Category)
-    text = search_text_for(
+    columns = search_columns_for(
         title=product.title or "",
         description=product.description or "",
         materials=product.materials or "",
@@ -189,8 +201,9 @@ def _index_product(session: Session, product: Product) -> None:
         governorate=artisan.governorate if artisan else None,
         craft=artisan.craft if artisan else None,
     )
-    if product.search_text != text:
-        product.search_text = text
+    for name, text in columns.items():
+        if getattr(product, name) != text:  # the same value set again would still be written
+            setattr(product, name, text)
 
 
 def _keep_search_text(session: Session, _flush_context, _instances) -> None:
@@ -237,7 +250,8 @@ def init_app(app) -> None:
 
 
 def reindex_all(batch: int = 1000) -> int:
-    """Recompute search_text of every product in SQL batches; returns how many changed.
+    """Recompute the search columns of every product in SQL batches; returns how many
+    products changed.
 
     For rows written without the ORM (Core bulk inserts) or a migration applied as SQL
     (`flask db upgrade --sql` cannot backfill). The index follows through its triggers
@@ -251,7 +265,7 @@ def reindex_all(batch: int = 1000) -> int:
         products.c.title,
         products.c.description,
         products.c.materials,
-        products.c.search_text,
+        *(products.c[name] for name in SEARCH_COLUMNS),
         Category.name_ar,
         Category.name_en,
         ArtisanProfile.display_name,
@@ -261,7 +275,7 @@ def reindex_all(batch: int = 1000) -> int:
     update = (
         sa.update(products)
         .where(products.c.id == sa.bindparam("product_id"))
-        .values(search_text=sa.bindparam("text"))
+        .values({name: sa.bindparam(f"new_{name}") for name in SEARCH_COLUMNS})
     )
     after, changed = 0, 0
     while True:
@@ -278,7 +292,7 @@ def reindex_all(batch: int = 1000) -> int:
         after = rows[-1].id
         stale = []
         for row in rows:
-            text = search_text_for(
+            texts = search_columns_for(
                 title=row.title,
                 description=row.description,
                 materials=row.materials,
@@ -288,8 +302,9 @@ def reindex_all(batch: int = 1000) -> int:
                 governorate=row.governorate,
                 craft=row.craft,
             )
-            if text != row.search_text:
-                stale.append({"product_id": row.id, "text": text})
+            if any(text != getattr(row, name) for name, text in texts.items()):
+                new = {f"new_{name}": text for name, text in texts.items()}
+                stale.append({"product_id": row.id, **new})
         if stale:
             db.session.execute(update, stale)
             changed += len(stale)
@@ -303,12 +318,25 @@ def reindex_all(batch: int = 1000) -> int:
 # no buyer types more, and it bounds the work a pasted essay can cause.
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 12
-# The newest RANK_WINDOW matches are ranked by relevance; older matches follow them,
-# newest first. bm25() and ts_rank() cost the same for every match they score, and a word
-# that is in most listings ("يدوي", handmade, is in nearly all) would have 100,000 scored
-# to show 24 (65 ms on SQLite). A query that matches fewer listings than this (nearly
-# every real query) is ranked whole.
+# The newest RANK_WINDOW matches (the highest ids) are ranked by relevance; older matches
+# follow them, newest first. bm25() and ts_rank() cost the same for every match they
+# score, and a word that is in most listings ("يدوي", handmade, is in nearly all) would
+# have 100,000 scored to show 24 (65 ms on SQLite). A query that matches fewer listings
+# than this (nearly every real query) is ranked whole.
 RANK_WINDOW = 5000
+# How much a word counts where it is found: in the title, in the description or materials,
+# in the category's, the artisan's, her governorate's or her craft's names. A listing that
+# names the word in its title is about it; one whose category or craft holds the word is
+# only near it ("kilim" is in every textile listing's category, "Kilim and textiles").
+# SQLite: bm25()'s column weights, which multiply each occurrence, so a title outweighs a
+# word said five times in a description. PostgreSQL: ts_rank()'s weights for the labels A,
+# B and C, in the same proportions; ts_rank counts repeats less and less (1 + 1/4 + 1/9 …),
+# so there a one-word query's title outweighs any number of repeats elsewhere.
+TITLE_WEIGHT, BODY_WEIGHT, CONTEXT_WEIGHT = 10.0, 2.0, 1.0
+# ts_rank's weights for the labels D, C, B, A, at most 1 each (D is not used: every part has
+# a label of its own).
+_LABEL_WEIGHTS = (CONTEXT_WEIGHT, CONTEXT_WEIGHT, BODY_WEIGHT, TITLE_WEIGHT)
+_TS_RANK_WEIGHTS = "{" + ",".join(f"{w / TITLE_WEIGHT:g}" for w in _LABEL_WEIGHTS) + "}"
 
 # The index objects the migration creates and the models do not describe (for Alembic's
 # `include_name` hook, so autogenerate and compare_metadata leave them alone).
@@ -364,7 +392,8 @@ def apply_search(
     Apply limit/offset after this call; any ORDER BY of `stmt` is replaced.
 
     Relevance is bm25 (SQLite) or ts_rank (PostgreSQL) among the newest RANK_WINDOW
-    matches; older matches come after them, newest first.
+    matches; older matches come after them, newest first. "Newest" is the highest id,
+    throughout (see `_in_order`).
 
     With `candidates`, only the best-ranked `candidates` matches are considered: ranking a
     word found in a tenth of the catalogue is quick, checking every match against the
@@ -374,18 +403,34 @@ def apply_search(
     words = query_words(query)
     if not words:
         return stmt, False
-    newest = (Product.created_at.desc(), Product.id.desc())
     if candidates is not None:
         top = _best_matches(words, candidates)
         stmt = stmt.join(top, top.c.id == Product.id)
-        return stmt.order_by(None).order_by(top.c.score, *newest), True
+        return stmt.order_by(None).order_by(*_in_order(top.c.score, Product.id)), True
     # Every match: those in the ranking window by their score, then the others.
     ranked = _ranked_window(words)
     stmt = stmt.join(ranked, ranked.c.id == Product.id, isouter=True).where(
         Product.id.in_(_matches(words))
     )
-    order = (ranked.c.score.is_(None), ranked.c.score)
-    return stmt.order_by(None).order_by(*order, *newest), True
+    return stmt.order_by(None).order_by(*_in_order(ranked.c.score, Product.id)), True
+
+
+def _in_order(score: sa.ColumnElement, id_: sa.ColumnElement) -> tuple[sa.ColumnElement, ...]:
+    """The one order of search results, for the pool of best matches and for the pages
+    alike: best score first, then newest by id; no score (outside the ranking window) last.
+
+    By id, not created_at: ids are unique, so this is a total order, and the pool cut in it
+    is exactly the beginning of the pages' order, which is what lets a page come from the
+    pool. created_at is neither unique nor in step with ids (imports, back-dated
+    listings): the pool cut by one order and the pages sorted by the other lost top
+    matches and showed others twice. The id is also what the window is chosen by (FTS5
+    walks rowids, PostgreSQL the primary key) and what the shop's "newest" means.
+
+    NULLS LAST rather than a "score IS NULL" key: ordered by columns it returns, the pool
+    hands its order on to the page, and PostgreSQL then looks up the page's 25 listings
+    instead of all 1,000 candidates to sort them.
+    """
+    return score.asc().nulls_last(), id_.desc()
 
 
 def _fts5_match(words: list[str]):
@@ -396,8 +441,9 @@ def _fts5_match(words: list[str]):
 def _matched(words: list[str]) -> tuple[sa.ColumnElement, sa.ColumnElement, sa.ColumnElement]:
     """(id, condition, score) over the index, in a FROM of its own; lower score is better.
 
-    SQLite: the FTS5 table, bm25(). PostgreSQL: products under another name (so a subquery
-    never correlates with the caller's products), its tsvector, -ts_rank().
+    SQLite: the FTS5 table, bm25() with the column weights. PostgreSQL: products under
+    another name (so a subquery never correlates with the caller's products), its tsvector,
+    -ts_rank() with the label weights.
     """
     if dialect_name() == "postgresql":
         matched = Product.__table__.alias("matched")
@@ -406,9 +452,12 @@ def _matched(words: list[str]) -> tuple[sa.ColumnElement, sa.ColumnElement, sa.C
             sa.literal_column("'simple'::regconfig"),
             sa.literal(tsquery_text(words), sa.Text),  # a bound parameter
         )
-        return matched.c.id, vector.op("@@")(tsquery), -sa.func.ts_rank(vector, tsquery)
+        weights = sa.literal_column(f"'{_TS_RANK_WEIGHTS}'::float4[]")
+        score = -sa.func.ts_rank(weights, vector, tsquery)
+        return matched.c.id, vector.op("@@")(tsquery), score
     fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
-    return fts.c.rowid, _fts5_match(words), sa.func.bm25(sa.literal_column(FTS_TABLE))
+    weights = (sa.literal_column(repr(w)) for w in (TITLE_WEIGHT, BODY_WEIGHT, CONTEXT_WEIGHT))
+    return fts.c.rowid, _fts5_match(words), sa.func.bm25(sa.literal_column(FTS_TABLE), *weights)
 
 
 def _matches(words: list[str]) -> sa.Select:
@@ -418,7 +467,7 @@ def _matches(words: list[str]) -> sa.Select:
 
 
 def _ranked_window(words: list[str]) -> sa.Subquery:
-    """(id, score) of the newest RANK_WINDOW matches; lower score is better.
+    """(id, score) of the newest RANK_WINDOW matches by id; lower score is better.
 
     FTS5 walks its matches by rowid, newest first, and scores only the rows it returns;
     PostgreSQL walks the primary key backwards (or sorts a rare word's few matches) and
@@ -438,18 +487,25 @@ def _ranked_window(words: list[str]) -> sa.Subquery:
 def _best_matches(words: list[str], limit: int) -> sa.Subquery:
     """(id, score) of the `limit` best-ranked matches, best first."""
     ranked = _ranked_window(words)
-    best = sa.select(ranked.c.id, ranked.c.score).order_by(ranked.c.score, ranked.c.id.desc())
+    best = sa.select(ranked.c.id, ranked.c.score).order_by(*_in_order(ranked.c.score, ranked.c.id))
     return best.limit(limit).subquery("best_matches")
 
 
 def is_truncated(query: str | None, candidates: int) -> bool:
-    """Whether `query` matches more than `candidates` products (so a short page may be
-    missing matches ranked lower). One COUNT over the index: no ranking."""
+    """Whether the pool of `candidates` best matches may leave out matches of `query` (so a
+    short page may be missing matches ranked lower). One COUNT over the index: no ranking.
+
+    The pool is drawn from the ranking window, so it never holds more than RANK_WINDOW
+    matches, however many candidates were asked for: a deep page (candidates above the
+    window) of a query with a few more matches than the window would otherwise come back
+    short and never be asked again.
+    """
     from artisan_market.extensions import db
 
     words = query_words(query)
     if not words:
         return False
+    pool = min(candidates, RANK_WINDOW)
     matches = _matches(words)
-    count = sa.select(sa.func.count()).select_from(matches.limit(candidates + 1).subquery())
-    return db.session.scalar(count) > candidates
+    count = sa.select(sa.func.count()).select_from(matches.limit(pool + 1).subquery())
+    return db.session.scalar(count) > pool

@@ -2,7 +2,7 @@
 photos now, an order next), and where its first sending led
 
 Revision ID: 0befb494ba1d
-Revises: 9f3b2c61d0a4
+Revises: c4e7a1d25b90
 Create Date: 2026-12-03 22:25:06.429889
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0befb494ba1d'
-down_revision = '9f3b2c61d0a4'
+down_revision = 'c4e7a1d25b90'
 branch_labels = None
 depends_on = None
 

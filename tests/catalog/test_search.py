@@ -7,6 +7,7 @@ import importlib.util
 import os
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +24,11 @@ from artisan_market.egypt import CRAFTS, GOVERNORATES
 from artisan_market.extensions import db
 from tests.conftest import _settings, _unique_phone, query_plan
 
-REVISION = Path(__file__).resolve().parents[2] / "migrations/versions/378708781110_search_index.py"
+VERSIONS = Path(__file__).resolve().parents[2] / "migrations/versions"
+# The revisions that hold a copy of the normaliser (and of the names) for their backfill.
+REVISIONS = ["378708781110_search_index.py", "c4e7a1d25b90_search_weights.py"]
 BEFORE_SEARCH = "87eb5752593e"
+BEFORE_WEIGHTS = "9f3b2c61d0a4"
 
 
 # --- the normaliser ---------------------------------------------------------------------
@@ -104,16 +108,17 @@ def test_query_words_are_cut_deduplicated_and_skip_single_letters():
 # --- the revision's copy of the normaliser and of the names -----------------------------
 
 
-def _revision_module():
-    spec = importlib.util.spec_from_file_location("search_revision", REVISION)
+def _revision_module(name: str = REVISIONS[0]):
+    spec = importlib.util.spec_from_file_location(f"search_revision_{name[:12]}", VERSIONS / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_the_revisions_copy_agrees_with_the_app(app):
+@pytest.mark.parametrize("name", REVISIONS)
+def test_the_revisions_copy_agrees_with_the_app(app, name):
     """Does the backfill in the revision index exactly as the app does?"""
-    revision = _revision_module()
+    revision = _revision_module(name)
     rng = random.Random(4)
     alphabet = "ابتةثجحخدذرزسشصضطظعغفقكلمنهويىأإآٱؤئءـًٌٍَُِّْٰ٠١٢٣٤٥٦٧٨٩AbC ،؛؟.-_'\"*()"
     samples = [text for text, _ in NORMALISED]
@@ -130,6 +135,32 @@ def test_the_revisions_copy_agrees_with_the_app(app):
             with force_locale("en"):
                 en = str(name)
             assert copy[code] == (ar, en)
+
+
+def test_the_weights_revision_splits_the_text_as_the_app_does(app):
+    """The revision's three parts are the app's, and its text for the downgrade is the one
+    the revision before it computed."""
+    before, weights = (_revision_module(name) for name in REVISIONS)
+    rng = random.Random(5)
+    categories = [*db.session.scalars(sa.select(Category)), None]
+    texts = [text for text, _ in NORMALISED]
+    for _ in range(200):
+        category = rng.choice(categories)
+        fields = {
+            "title": rng.choice(texts),
+            "description": rng.choice(texts),
+            "materials": rng.choice(texts),
+            "category_ar": category.name_ar if category else "",
+            "category_en": category.name_en if category else "",
+            "display_name": rng.choice(texts),
+            "governorate": rng.choice([None, *GOVERNORATES]),
+            "craft": rng.choice([None, *CRAFTS]),
+        }
+        row = SimpleNamespace(
+            **fields, name_ar=category and category.name_ar, name_en=category and category.name_en
+        )
+        assert weights.search_columns_for(row) == search.search_columns_for(**fields)
+        assert weights.search_text_for(row) == before.search_text_for(row)
 
 
 # --- the query table --------------------------------------------------------------------
@@ -345,8 +376,10 @@ BAD_INPUT = [
     "(سلة",
     ":",
     "search_text: سلة",
+    "search_title: سلة",
     "^سلة",
     "{search_text}: خوص",
+    "{search_title search_body}: خوص",
     "' OR 1=1 --",
     "'; DROP TABLE products; --",
     "1' UNION SELECT * FROM users --",
@@ -397,6 +430,35 @@ def test_ranked_by_relevance_then_newest(make_artisan, make_product):
     assert ids == [often.id, newer.id, older.id, once.id]
 
 
+@pytest.mark.parametrize(
+    ("query", "titled", "described"),
+    [
+        ("kilim", "Handwoven Kilim Rug", "Kilim weave, a kilim kilim pattern"),
+        ("كليم", "كليم يدوي", "نسج الكليم على طريقة الكليم، كليم أصيل"),
+    ],
+    ids=["english", "arabic"],
+)
+def test_a_word_in_the_title_counts_more_than_elsewhere(
+    make_artisan, make_product, query, titled, described
+):
+    """The listing that names the word in its title comes first: above listings that say it
+    (three times) only in their description, and above listings whose category and craft
+    ("Kilim and textiles", twice) say it; all of them newer than it."""
+    potter = make_artisan(verified=True, display_name="هدى", governorate="FYM", craft="pottery")
+    weaver = make_artisan(verified=True, display_name="سلمى", governorate="SHG", craft="textiles")
+    textiles = db.session.scalar(sa.select(Category).where(Category.slug == "textiles"))
+    live = {"status": ListingStatus.LIVE, "materials": "صوف"}
+    title = make_product(artisan=potter, title=titled, description="صوف طبيعي", **live)
+    description = make_product(artisan=potter, title="سجادة", description=described, **live)
+    context = make_product(artisan=weaver, title="بطانية", description="صوف طبيعي", **live)
+    context.category_id = textiles.id
+    db.session.commit()
+    found, _ = apply_search(_public(), query)
+    ids = [p.id for p in db.session.scalars(found)]
+    assert ids[0] == title.id
+    assert set(ids) == {title.id, description.id, context.id}
+
+
 def test_a_word_in_most_listings_is_ranked_among_the_newest(
     make_artisan, make_product, monkeypatch
 ):
@@ -419,6 +481,9 @@ def test_a_word_in_most_listings_is_ranked_among_the_newest(
         top, _ = apply_search(_public(), "سجادة", candidates=candidates)
         assert [p.id for p in db.session.scalars(top)] == ids[:candidates]
         assert search.is_truncated("سجادة", candidates)
+    # The pool comes from the window: five candidates asked for still hold only three.
+    assert search.is_truncated("سجادة", 5)
+    monkeypatch.setattr(search, "RANK_WINDOW", 5)
     assert not search.is_truncated("سجادة", 5)
 
 
@@ -427,7 +492,7 @@ def test_a_word_in_most_listings_is_ranked_among_the_newest(
 
 def test_the_index_follows_a_new_title(make_product):
     product = make_product(status=ListingStatus.LIVE, title="سلة خوص", description="")
-    assert "سله" in product.search_text.split()
+    assert product.search_title == "سله خوص"
     words = listings.ListingWords(
         title="طبق نحاس",
         description=product.description,
@@ -445,7 +510,7 @@ def test_the_index_follows_a_new_title(make_product):
     listings.update(product, words, terms, editor=product.artisan.user)
     db.session.commit()
     db.session.expire_all()
-    assert db.session.get(Product, product.id).search_text.startswith("طبق نحاس ")
+    assert db.session.get(Product, product.id).search_title == "طبق نحاس"
     assert _titles(sa.select(Product), "نحاس") == ["طبق نحاس"]
     assert _titles(sa.select(Product), "سلة") == []
 
@@ -459,7 +524,7 @@ def test_the_index_follows_her_display_name(make_artisan, make_product):
     artisan.artisan_profile.display_name = "زينب"
     db.session.commit()
     db.session.expire_all()
-    assert "زينب" in db.session.get(Product, first.id).search_text.split()
+    assert "زينب" in db.session.get(Product, first.id).search_context.split()
     assert set(_titles(sa.select(Product), "زينب")) == {first.title, second.title}
     assert _titles(sa.select(Product), "نادية") == [other.title]
 
@@ -494,10 +559,10 @@ def test_a_deleted_product_leaves_the_index(make_product):
 
 def test_a_stock_change_does_not_touch_the_search_text(make_product):
     product = make_product(status=ListingStatus.LIVE, title="سلة")
-    with_text = product.search_text
+    with_text = [getattr(product, name) for name in search.SEARCH_COLUMNS]
     product.stock = 7
     db.session.commit()
-    assert product.search_text == with_text
+    assert [getattr(product, name) for name in search.SEARCH_COLUMNS] == with_text
     assert _titles(sa.select(Product), "سلة") == ["سلة"]
 
 
@@ -506,13 +571,15 @@ def test_reindex_all_fills_rows_written_without_the_orm(make_product):
     db.session.execute(
         sa.update(Product.__table__)
         .where(Product.__table__.c.id == product.id)
-        .values(title="جرة", search_text="")
+        .values(title="جرة", search_title="", search_body="")
     )
     db.session.commit()
     assert _titles(sa.select(Product), "جرة") == []
+    assert _titles(sa.select(Product), "الملون") == []
     assert search.reindex_all(batch=1) == 1
     db.session.commit()
     assert _titles(sa.select(Product), "جرة") == ["جرة"]
+    assert _titles(sa.select(Product), "الملون") == ["جرة"]  # its description, back
     assert search.reindex_all() == 0
 
 
@@ -544,7 +611,7 @@ def _bulk_products(count: int) -> None:
                 "title": title,
                 "price": 10_000,
                 "status": ListingStatus.LIVE,
-                "search_text": search.search_text_for(
+                **search.search_columns_for(
                     title=title,
                     category_ar=category.name_ar,
                     category_en=category.name_en,
@@ -666,6 +733,19 @@ def _insert_old_rows(conn) -> None:
     )
 
 
+def _found_by_search_text(word: str) -> set[int]:
+    """The ids the index over products.search_text (as it was before the weights revision)
+    finds for one normalised word, asked in raw SQL: the app asks for the new columns."""
+    if db.engine.dialect.name == "sqlite":
+        sql = "SELECT rowid FROM product_search WHERE product_search MATCH :query"
+        query = search.fts5_query([word])
+    else:
+        sql = "SELECT id FROM products WHERE search_vector @@ to_tsquery('simple', :query)"
+        query = search.tsquery_text([word])
+    with db.engine.connect() as conn:
+        return set(conn.scalars(sa.text(sql), {"query": query}))
+
+
 def test_the_migration_backfills_indexes_and_downgrades(empty_database, tmp_path):
     from flask_migrate import downgrade, upgrade
 
@@ -677,7 +757,7 @@ def test_the_migration_backfills_indexes_and_downgrades(empty_database, tmp_path
                 _insert_old_rows(conn)
             upgrade()
             product = db.session.get(Product, 1)
-            expected = search.search_text_for(
+            expected = search.search_columns_for(
                 title="قُلّة فخار",
                 description="صنعت بالفيوم",
                 materials="طين",
@@ -687,16 +767,30 @@ def test_the_migration_backfills_indexes_and_downgrades(empty_database, tmp_path
                 governorate="ASN",
                 craft="pottery",
             )
-            assert product.search_text == expected
+            assert {name: getattr(product, name) for name in search.SEARCH_COLUMNS} == expected
             assert _titles(sa.select(Product), "القلة") == ["قُلّة فخار"]
             assert set(_titles(sa.select(Product), "فيوم أسوان")) == {"قُلّة فخار", "إناء كبير"}
             assert _titles(sa.select(Product), "سرية") == []  # her village
+            # the title outweighs the category ("فخار" in both for one, the category alone
+            # for the other, which is newer)
+            assert _titles(sa.select(Product), "فخار") == ["قُلّة فخار", "إناء كبير"]
             db.session.commit()
+
+            downgrade(revision=BEFORE_WEIGHTS)  # one text again, indexed, its triggers back
+            columns = {c["name"] for c in sa.inspect(db.engine).get_columns("products")}
+            assert "search_text" in columns and not columns & set(search.SEARCH_COLUMNS)
+            with db.engine.begin() as conn:
+                text = conn.scalar(sa.text("SELECT search_text FROM products WHERE id = 1"))
+                assert text == " ".join(expected.values())
+                conn.execute(sa.text("UPDATE products SET search_text = 'جره' WHERE id = 2"))
+            assert _found_by_search_text("قله") == {1}
+            assert _found_by_search_text("فيوم") == {1}
+            assert _found_by_search_text("جره") == {2}
 
             downgrade(revision=BEFORE_SEARCH)
             inspector = sa.inspect(db.engine)
             columns = {c["name"] for c in inspector.get_columns("products")}
-            assert "search_text" not in columns and "search_vector" not in columns
+            assert not columns & {"search_text", "search_vector", *search.SEARCH_COLUMNS}
             assert not [t for t in inspector.get_table_names() if t.startswith("product_search")]
             with db.engine.connect() as conn:
                 # nothing lost on the way down (no table copy emptied the photos)

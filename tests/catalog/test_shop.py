@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -288,6 +289,52 @@ def test_search_pages_are_the_same_with_few_candidates(
         assert asked_again  # a short page was asked again over every match
     assert len(expected[0]) == 24 and len(expected[1]) == 6
     assert "سلة مخفية" not in got[0] + got[1]
+
+
+@pytest.mark.parametrize(
+    ("rank_window", "candidates"),
+    [(5000, 1), (5000, 30), (5000, 1000), (10, 30), (10, 1000)],
+)
+def test_every_search_match_is_on_exactly_one_page(
+    client, make_artisan, make_product, monkeypatch, rank_window, candidates
+):
+    """Walking every page of a search shows each match once, in the order of the whole
+    search, however ids and creation dates relate (imports and back-dated listings put
+    them out of step), whether the pool of best matches is smaller than the matches, and
+    whether the ranking window is smaller than the pool."""
+    from artisan_market.catalog import search, views
+    from artisan_market.catalog.queries import public_products
+    from artisan_market.timeutil import utcnow
+
+    artisan = make_artisan(verified=True)
+    made = []
+    for n in range(40):
+        # Every third says it three times: a better score, so the pool is cut across
+        # scores as well as inside a tie.
+        description = "سلة سلة من الخوص" if n % 3 == 0 else "من الخوص"
+        made.append(
+            make_product(
+                artisan=artisan, status="live", title=f"سلة رقم {n}", description=description
+            )
+        )
+    for n in range(2):  # matches the pool holds and the shop must not show
+        make_product(artisan=artisan, status="draft", title=f"سلة مسودة {n}", photos=0)
+    now = utcnow()
+    for product in made:
+        product.created_at = now - timedelta(hours=product.id)  # the later id, the older
+    db.session.commit()
+    monkeypatch.setattr(search, "RANK_WINDOW", rank_window)
+    monkeypatch.setattr(views, "_candidates", lambda page: candidates)
+
+    shown = []
+    for page in range(1, 10):
+        html = client.get(f"/shop?q=سلة&page={page}").get_data(as_text=True)
+        shown += _titles(html)
+        if 'rel="next"' not in html:
+            break
+    assert sorted(shown) == sorted(p.title for p in made)  # every match, exactly once
+    whole, _searched = search.apply_search(public_products(), "سلة")
+    assert shown == list(db.session.scalars(whole.with_only_columns(Product.title)))
 
 
 @pytest.mark.parametrize(
