@@ -55,14 +55,15 @@ def shop():
     args = filters.args(page="")
     filters = replace(filters, page=paging.requested_page(args)).probed(db.session)
     base = filters.apply(public_products())
-    # Search ranks only the best matches first (enough for this page, four times over);
-    # a short page is asked again over every match, so nothing is ever missed.
-    candidates = _candidates(filters.page)
+    # Search by relevance starts from the best matches only (enough for this page, four
+    # times over); a short page is asked again over every match, so nothing is ever missed.
+    # Sorted by price, every match counts: the cheapest need not be among the best.
+    candidates = _candidates(filters.page) if filters.sort == "newest" else None
     stmt, searching = apply_search(base, filters.q, candidates=candidates)
     if not searching or filters.sort != "newest":
         stmt = filters.order(stmt.order_by(None))
     page = paging.fetch_page(stmt, PAGE_SIZE, args=args, fetch=fetch_products)
-    if searching and not page.has_next and is_truncated(filters.q, candidates):
+    if candidates and searching and not page.has_next and is_truncated(filters.q, candidates):
         stmt, _searching = apply_search(base, filters.q)
         if filters.sort != "newest":
             stmt = filters.order(stmt.order_by(None))

@@ -433,3 +433,34 @@ def test_card_photos_say_only_what_the_title_does_not(client, make_artisan, make
     assert alts == ["طبق نحاس منقوش بزخارف نباتية", ""]  # newest first
     assert all('fetchpriority="high"' in tag for tag in images)  # both in the first row
     assert plain.title in html
+
+
+@pytest.mark.parametrize("sort", ["price_up", "price_down"])
+def test_a_search_sorted_by_price_shows_every_match_in_price_order(
+    client, make_artisan, make_product, monkeypatch, sort
+):
+    """Sorted by price, are all matches there in price order, even when the pool of best
+    matches by relevance is smaller than the matches? (The cheapest need not rank best.)"""
+    from artisan_market.catalog import views
+
+    artisan = make_artisan(verified=True)
+    made = [
+        make_product(
+            artisan=artisan,
+            status="live",
+            title=f"سلة رقم {n}",
+            # every other one ranks better; prices run against the ranking
+            description="سلة سلة" if n % 2 else "خوص",
+            price=10_000 + n * 100,
+        )
+        for n in range(30)
+    ]
+    monkeypatch.setattr(views, "_candidates", lambda page: 26)  # a page and a bit
+    shown = []
+    for page in range(1, 5):
+        html = client.get(f"/shop?q=سلة&sort={sort}&page={page}").get_data(as_text=True)
+        shown += _titles(html)
+        if 'rel="next"' not in html:
+            break
+    by_price = sorted(made, key=lambda p: p.price, reverse=sort == "price_down")
+    assert shown == [p.title for p in by_price]
