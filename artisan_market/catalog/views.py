@@ -57,9 +57,11 @@ def shop():
     base = filters.apply(public_products())
     # Search by relevance starts from the best matches only (enough for this page, four
     # times over); a short page is asked again over every match, so nothing is ever missed.
-    # Sorted by price, every match counts: the cheapest need not be among the best.
-    candidates = _candidates(filters.page) if filters.sort == "newest" else None
-    stmt, searching = apply_search(base, filters.q, candidates=candidates)
+    # Sorted by price, every match counts (the cheapest need not be among the best) and
+    # relevance is not asked for.
+    by_relevance = filters.sort == "newest"
+    candidates = _candidates(filters.page) if by_relevance else None
+    stmt, searching = apply_search(base, filters.q, candidates=candidates, ranked=by_relevance)
     if not searching or filters.sort != "newest":
         stmt = filters.order(stmt.order_by(None))
     page = paging.fetch_page(stmt, PAGE_SIZE, args=args, fetch=fetch_products)
