@@ -138,8 +138,8 @@ def _login(base: str) -> str:
     ).encode()
     with opener.open(f"{base}/login", data=form, timeout=30) as response:
         landed = response.geturl()
-    if landed.rstrip("/") != base:
-        raise BenchError(f"logging in as {ARTISAN_PHONE} did not land on the home page: {landed}")
+    if landed != f"{base}/studio":  # an artisan lands in her studio
+        raise BenchError(f"logging in as {ARTISAN_PHONE} did not land in her studio: {landed}")
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
     if "am_session=" not in cookie:
         raise BenchError("no session cookie after logging in")
