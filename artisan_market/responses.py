@@ -27,8 +27,11 @@ def render(
     **context,
 ) -> Response:
     """`template`, or for an htmx request aimed at one of `fragments` (target id → template),
-    that fragment; with `Vary: HX-Request`."""
-    chosen = (fragments or {}).get(htmx_target() or "", template)
+    that fragment; with `Vary: HX-Request`. The template gets the target it answers as
+    `fragment_target` (None for the whole page)."""
+    target = htmx_target()
+    chosen = (fragments or {}).get(target or "", template)
+    context["fragment_target"] = target if chosen != template else None
     response = Response(render_template(chosen, **context), status=status)
     response.vary.add("HX-Request")
     return response

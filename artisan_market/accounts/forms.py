@@ -11,9 +11,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Optional, Val
 from artisan_market.accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.egypt import CRAFTS, GOVERNORATES
-from artisan_market.forms import EmptyForm, Form, Length
-
-__all__ = ["EmptyForm"]  # re-exported: the account pages' button-only form
+from artisan_market.forms import Form, Length
 
 
 def _strip(value):
