@@ -64,6 +64,8 @@ def _settings(url: str, instance_path: str, **extra) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "INSTANCE_PATH": instance_path,
         "MEDIA_ROOT": os.path.join(instance_path, "media"),
+        # Background jobs run at once, in the test (tests/test_jobs.py turns the queue on).
+        "JOBS_IMMEDIATE": True,
         **extra,
     }
 
