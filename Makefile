@@ -7,10 +7,13 @@ export FLASK_APP := wsgi.py
 .PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse
 
 ## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
+## with one background worker beside the site; Ctrl-C stops both
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask jobs worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make test: set up, then lint and the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: setup lint pytest

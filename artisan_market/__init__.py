@@ -64,11 +64,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _init_templates(app)
 
-    from artisan_market import cli, errors, security
+    from artisan_market import cli, errors, jobs, security
 
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app

@@ -124,6 +124,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM") or "Artisan Market <no-reply@localhost>",
+        # Background jobs run at once in the process that queues them (tests), instead of
+        # waiting in the queue (Redis at REDIS_URL, else instance/jobs.sqlite3) for a worker.
+        "JOBS_IMMEDIATE": _bool("JOBS_IMMEDIATE", False),
     }
     config.update(overrides)
 

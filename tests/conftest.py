@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import email
+import email.policy
 import functools
 import itertools
 import os
 import re
+import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
@@ -64,6 +68,8 @@ def _settings(url: str, instance_path: str, **extra) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "INSTANCE_PATH": instance_path,
         "MEDIA_ROOT": os.path.join(instance_path, "media"),
+        # Background jobs run at once, in the test (tests/test_jobs.py turns the queue on).
+        "JOBS_IMMEDIATE": True,
         **extra,
     }
 
@@ -429,3 +435,58 @@ def count_queries():
         yield statements
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.recipients.append(list(envelope.rcpt_tos))
+        self.messages.append(
+            email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MailServer:
+    """A real SMTP server on a port of its own on 127.0.0.1: down until `start()`."""
+
+    def __init__(self) -> None:
+        self.inbox, self.port = Inbox(), free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """A mail server the test starts when it wants it up (a server down, then back)."""
+    server = MailServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp(mail_server) -> tuple[Inbox, int]:
+    """A real SMTP server on 127.0.0.1 for the length of the test: its inbox and port."""
+    mail_server.start()
+    return mail_server.inbox, mail_server.port

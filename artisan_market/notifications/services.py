@@ -1,8 +1,9 @@
 """Notifications: write one, word it in the reader's language, count and clear the unread.
 
-`notify` adds and flushes in the caller's transaction and never commits. Its email is sent
-only after that transaction commits (a decision rolled back sends nothing), in the
-recipient's own language; a failure to send is logged, never raised to the caller.
+`notify` adds and flushes in the caller's transaction and never commits. Its email, in the
+recipient's own language, is queued only after that transaction commits (a decision rolled
+back sends nothing) and sent by a background job, which tries again while the mail server
+is down; nothing about sending it can fail the caller.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from flask_login import current_user
 from artisan_market.accounts.models import User
 from artisan_market.extensions import db
 from artisan_market.i18n import LOCALES, current_locale, format_number, isolate
-from artisan_market.notifications.email import send_email
+from artisan_market.notifications.email import email_later
 from artisan_market.notifications.models import Notification
 from artisan_market.security import safe_next
 from artisan_market.timeutil import utcnow
-from artisan_market.transactions import after_commit
 
 # kind → (the text on the site and in the email body, the email's subject).
 MESSAGES = {
@@ -123,16 +123,8 @@ def notify(user: User, kind: str, *, link: str | None = None, **params: Any) -> 
     db.session.flush()
     if user.email:
         subject, body = _email_for(notification, user)
-        user_id, address = user.id, user.email
-        after_commit(lambda: _send(user_id, address, subject, body))
+        email_later(user.email, subject, body, log_as=f"user {user.id}")
     return notification
-
-
-def _send(user_id: int, address: str, subject: str, body: str) -> None:
-    try:
-        send_email(address, subject, body)
-    except Exception:  # a mail server's trouble must not undo or fail her request
-        current_app.logger.exception("email to user %s failed", user_id)
 
 
 def unread_count(user: User) -> int:

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
-import socket
-from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from artisan_market.accounts.models import User
 from artisan_market.extensions import db
+from artisan_market.jobs import huey
+from artisan_market.notifications.email import email_later, send_email_job
 from artisan_market.notifications.services import notify
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is sent."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(
-            email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        )
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    """A real SMTP server on 127.0.0.1 for the length of the test."""
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -103,18 +68,51 @@ def test_no_email_without_an_address(mail_app, smtp, make_artisan):
     assert inbox.messages == []
 
 
-def test_a_broken_mail_server_is_logged_not_raised(make_app, make_user, caplog):
-    """Her request still succeeds when the mail server is down; the failure is in the log."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())  # nothing listens there
+def test_a_mail_server_down_delays_her_email_and_loses_none(make_app, make_user, mail_server):
+    """Her request still succeeds while the mail server is down, and the email waits for a
+    retry in 30 s, which delivers it once the server is back."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port)  # nobody listens yet
     with app.app_context():
-        artisan_id = make_user("artisan", email="mona@example.org").id
+        artisan_id = make_user("artisan", name="منى", email="mona@example.org").id
+        started = datetime.now(UTC).replace(tzinfo=None)  # huey's times: UTC, naive
         note = notify(db.session.get(User, artisan_id), "artisan_verified")
         db.session.commit()  # does not raise
         assert note.id is not None
-    assert any(
-        r.levelno == logging.ERROR and f"email to user {artisan_id} failed" in r.getMessage()
-        for r in caplog.records
-    )
+        (retry,) = huey.scheduled()
+        assert retry.retries == 9
+        assert 30 <= (retry.eta - started).total_seconds() < 35
+        assert mail_server.inbox.messages == []
+
+        mail_server.start()
+        # What a worker does when the retry is due: its scheduler takes the task off the
+        # schedule and one of its threads runs it.
+        for task in huey.read_schedule(retry.eta):
+            huey.execute(task, retry.eta)
+    assert mail_server.inbox.recipients == [["mona@example.org"]]
+    assert "أهلًا منى،" in mail_server.inbox.messages[0].get_content()
+    assert huey.scheduled() == []
+
+
+def test_the_last_failed_try_is_logged_by_her_id(make_app, mail_server, caplog):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port)
+    with app.app_context():
+        send_email_job("mona@example.org", "subject", "body", log_as="user 12", retries=0)
+    assert huey.scheduled() == []  # no tries left
+    (record,) = [r for r in caplog.records if r.name == app.logger.name]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == "email to user 12 failed; no more tries"
+
+
+def test_a_guest_gets_an_email_after_the_commit(mail_app, smtp):
+    """`email_later` is for people without an account too (a guest's order)."""
+    inbox, _port = smtp
+    email_later("guest@example.org", "Your order", "Thank you.", log_as="order 7")
+    assert inbox.messages == []
+    db.session.commit()
+    assert inbox.recipients == [["guest@example.org"]]
+    email_later("guest@example.org", "Your order", "Thank you.", log_as="order 8")
+    db.session.rollback()
+    assert len(inbox.messages) == 1
 
 
 def test_without_smtp_the_email_goes_to_the_log(app, make_user, caplog):
