@@ -103,11 +103,24 @@ def _register_blueprints(app: Flask) -> None:
         media,
         notifications,
         once,
+        orders,
+        payments,
         review,
         studio,
     )
 
-    for domain in (main, accounts, studio, review, catalog, media, audit, notifications):
+    for domain in (
+        main,
+        accounts,
+        studio,
+        review,
+        catalog,
+        media,
+        audit,
+        notifications,
+        orders,
+        payments,
+    ):
         domain.init_app(app)
 
 
@@ -169,6 +182,7 @@ def _init_templates(app: Flask) -> None:
         phone=lambda e164: i18n.localise_digits(display_phone(e164)),
         craft=craft_name,
         isolate=i18n.isolate,
+        digits=i18n.localise_digits,  # a number kept as text (an order number) in the page's digits
     )
     # A year for hashed static URLs; a short time for anything else.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None

@@ -127,6 +127,22 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Background jobs run at once in the process that queues them (tests), instead of
         # waiting in the queue (Redis at REDIS_URL, else instance/jobs.sqlite3) for a worker.
         "JOBS_IMMEDIATE": _bool("JOBS_IMMEDIATE", False),
+        # Ways to pay, in the order the checkout offers them (modules of artisan_market.payments).
+        # Cash on delivery needs nothing; Stripe is offered only with both of its keys.
+        "PAYMENT_PROVIDERS": [
+            name.strip()
+            for name in os.environ.get("PAYMENT_PROVIDERS", "cod,stripe").split(",")
+            if name.strip()
+        ],
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Only for tests (a local fake of Stripe's API); empty means Stripe itself.
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        # Where Stripe's payment pages are (the CSP lets the checkout send buyers there).
+        "STRIPE_CHECKOUT_ORIGIN": os.environ.get("STRIPE_CHECKOUT_ORIGIN")
+        or "https://checkout.stripe.com",
+        # One artisan's parcel, in piastres, until admins set fees per governorate.
+        "SHIPPING_FEE": int(os.environ.get("SHIPPING_FEE") or 6000),
     }
     config.update(overrides)
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, validators
+from wtforms import PasswordField, StringField, validators
+from wtforms.validators import ValidationError
+
+from artisan_market.i18n import digits_to_ascii, format_number
 
 _KEEP = {"\t", "\n"}
 # Right-to-left embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI):
@@ -58,8 +63,6 @@ class Length(validators.Length):
         length = len(field.data or "")
         if length >= self.min and (self.max == -1 or length <= self.max):
             return
-        from artisan_market.i18n import format_number
-
         raise validators.ValidationError(
             str(self.message)
             % {
@@ -72,3 +75,43 @@ class Length(validators.Length):
 
 class EmptyForm(Form):
     """A button-only POST (log out, language, a confirmation): just the CSRF token."""
+
+
+class CountField(StringField):
+    """A whole number typed in any digits (٣ or 3); `number` is the int (None when empty)."""
+
+    number: int | None = None
+
+    def __init__(self, *args, minimum: int = 0, maximum: int = 9999, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not sent: what process_data made of the default stands
+        super().process_formdata(valuelist)
+        text = digits_to_ascii((self.data or "").strip())
+        self.number = int(text) if re.fullmatch(r"\d{1,9}", text) else None
+        self.parse_error = bool(text) and self.number is None
+
+    def process_data(self, value):
+        super().process_data(value)
+        self.number = value if isinstance(value, int) else None
+        self.parse_error = False
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return format_number(self.number) if self.number is not None else ""
+
+    def pre_validate(self, form):
+        if getattr(self, "parse_error", False) or (
+            self.number is not None and not self.minimum <= self.number <= self.maximum
+        ):
+            raise ValidationError(
+                _l(
+                    "Write a whole number from %(min)s to %(max)s.",
+                    min=format_number(self.minimum),
+                    max=format_number(self.maximum),
+                )
+            )

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
 from artisan_market.accounts.models import STAFF, ArtisanProfile, Role, User, VerificationStatus
 from artisan_market.catalog.models import Product
 from artisan_market.extensions import db
+from artisan_market.orders.models import OrderPart
 
 __all__ = ["STAFF", "can", "load_or_404"]
 
@@ -64,6 +66,48 @@ def _read_audit(user: User, _thing: None) -> bool:
     return user.role in STAFF
 
 
+def coordinated_governorates(user: User) -> sa.Select:
+    """The governorates where a coordinator stands for an artisan (one she verified or, not
+    yet verified, whose account she made): whose orders she follows."""
+    return (
+        sa.select(ArtisanProfile.governorate)
+        .where(
+            sa.or_(
+                ArtisanProfile.verified_by_id == user.id,
+                sa.and_(
+                    ArtisanProfile.verification != VerificationStatus.VERIFIED,
+                    ArtisanProfile.created_by_id == user.id,
+                ),
+            )
+        )
+        .distinct()
+    )
+
+
+def _see_order_part(user: User, part: OrderPart) -> bool:
+    """Her own parcels; for a coordinator, those of her governorates' artisans; all for admins."""
+    if user.role is Role.ARTISAN:
+        return user.artisan_profile is not None and part.artisan_id == user.artisan_profile.id
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is Role.COORDINATOR:
+        governorates = db.session.scalars(coordinated_governorates(user)).all()
+        return part.artisan.governorate in governorates
+    return False
+
+
+def _fulfil_order_part(user: User, part: OrderPart) -> bool:
+    """Accept, ship, deliver or cancel: she, or whoever may act for her."""
+    if user.role is Role.ARTISAN:
+        return _see_order_part(user, part)
+    return _act_for_artisan(user, part.artisan)
+
+
+def _collect_cash(user: User, part: OrderPart) -> bool:
+    """Record the courier's cash: staff who follow her orders, never the artisan herself."""
+    return user.role in STAFF and _see_order_part(user, part)
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "act_for_artisan": _act_for_artisan,
     "manage_listing": _manage_listing,
@@ -71,6 +115,9 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "preview_listing": _preview_listing,
     "verify_artisan": _verify_artisan,
     "read_audit": _read_audit,
+    "see_order_part": _see_order_part,
+    "fulfil_order_part": _fulfil_order_part,
+    "collect_cash": _collect_cash,
 }
 
 

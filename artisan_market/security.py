@@ -20,6 +20,11 @@ def content_security_policy() -> str:
     (an S3 bucket or a CDN) when they are not served by the app itself."""
     storage = current_app.extensions.get("media_storage")
     media_origin = getattr(storage, "origin", "")
+    # The checkout's POST is redirected to the card payment page: form-action covers every
+    # redirect of a form's navigation, so the payment page's origin is named (when offered).
+    from artisan_market.payments.providers import payment_page_origins
+
+    pay_origins = " ".join(payment_page_origins())
     return "; ".join(
         [
             "default-src 'self'",
@@ -27,7 +32,7 @@ def content_security_policy() -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
-            "form-action 'self'",
+            f"form-action 'self' {pay_origins}".strip(),
         ]
     )
 

@@ -1,9 +1,17 @@
 """Times are stored in UTC, always timezone-aware in Python."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
+
+EGYPT = ZoneInfo("Africa/Cairo")
+
+
+def today_in_egypt() -> date:
+    """The day it is where the artisans and buyers are (dates they type are Cairo days)."""
+    return datetime.now(EGYPT).date()
 
 
 def utcnow() -> datetime:

@@ -72,9 +72,16 @@ def _same_site_referrer() -> str | None:
     return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
+# What a visitor keeps when she logs in: the pieces she put in her cart.
+KEPT_ON_LOG_IN = ("cart",)
+
+
 def _start_session(user: User) -> None:
-    """A fresh session for a fresh log-in: nothing from before survives (no fixation)."""
+    """A fresh session for a fresh log-in: nothing from before survives (no fixation) but her
+    cart, which is only product ids and quantities."""
+    kept = {key: session[key] for key in KEPT_ON_LOG_IN if key in session}
     session.clear()
+    session.update(kept)
     login_user(user)
     session.permanent = True
 

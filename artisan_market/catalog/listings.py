@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
+import sqlalchemy as sa
 from babel.lists import format_list
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -193,6 +194,45 @@ def _follow_stock(product: Product) -> None:
         _go(product, "sell_out", SYSTEM)
     elif product.status is S.SOLD_OUT and available:
         _go(product, "restock", SYSTEM)
+
+
+def take_stock(product_id: int, quantity: int, price: int) -> bool:
+    """Take `quantity` pieces of a live listing at `price` for an order; False when it is not
+    on sale, not at that price, or has fewer pieces (the caller reads it to say which).
+
+    One conditional UPDATE (`stock >= quantity`, its row count checked): two buyers racing
+    for the last piece cannot both get it, on SQLite or PostgreSQL. A made-to-order piece is
+    made for each order: its stock is not counted.
+    """
+    made_to_order = Product.made_to_order.is_(True)
+    taken = db.session.execute(
+        sa.update(Product)
+        .where(
+            Product.id == product_id,
+            Product.status == S.LIVE,
+            Product.price == price,
+            sa.or_(made_to_order, Product.stock >= quantity),
+        )
+        .values(stock=sa.case((made_to_order, Product.stock), else_=Product.stock - quantity))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    product = db.session.get(Product, product_id, populate_existing=True)
+    if taken:
+        _follow_stock(product)
+    return bool(taken)
+
+
+def give_back_stock(product_id: int, quantity: int) -> None:
+    """Pieces of a cancelled order are for sale again (a sold-out listing is live again)."""
+    db.session.execute(
+        sa.update(Product)
+        .where(Product.id == product_id, Product.made_to_order.is_(False))
+        .values(stock=Product.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    product = db.session.get(Product, product_id, populate_existing=True)
+    if product is not None:
+        _follow_stock(product)
 
 
 def add_photos(product: Product, photos: Iterable[ProcessedPhoto], *, editor: User) -> bool:

@@ -42,6 +42,14 @@ MESSAGES = {
         _l("Your product “%(title)s” needs a change: %(reason)s. %(advice)s"),
         _l("Your product needs a change"),
     ),
+    "order_new": (
+        _l("New order %(number)s: %(pieces)s for you to prepare. Accept it to tell the buyer."),
+        _l("You have a new order"),
+    ),
+    "order_cancelled": (
+        _l("Order %(number)s was cancelled: do not send your part."),
+        _l("An order was cancelled"),
+    ),
 }
 # Added after the message when the coordinator wrote a note (in her own words, as typed).
 NOTE = _l("Your coordinator wrote: %(note)s")
@@ -87,7 +95,8 @@ def message(notification: Notification) -> str:
     return text
 
 
-def _absolute(link: str) -> str:
+def absolute_url(link: str) -> str:
+    """A path of this site as a full URL, for an email."""
     if has_request_context():
         return request.host_url.rstrip("/") + link
     server = current_app.config.get("SERVER_NAME")
@@ -103,7 +112,10 @@ def _email_for(notification: Notification, user: User) -> tuple[str, str]:
         subject = f"{gettext('Artisan Market')}: {MESSAGES[notification.kind][1]}"
         lines = [gettext("Hello %(name)s,", name=user.name), "", message(notification)]
         if notification.link:
-            lines += ["", gettext("See it on the site: %(url)s", url=_absolute(notification.link))]
+            lines += [
+                "",
+                gettext("See it on the site: %(url)s", url=absolute_url(notification.link)),
+            ]
         lines += ["", gettext("Artisan Market")]
     return subject, "\n".join(lines)
 

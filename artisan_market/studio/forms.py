@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -17,8 +15,7 @@ from artisan_market.catalog.models import (
     MAX_STOCK,
     MIN_PRICE,
 )
-from artisan_market.forms import Form, Length
-from artisan_market.i18n import digits_to_ascii, format_number
+from artisan_market.forms import CountField, Form, Length
 
 
 def _strip(value):
@@ -48,44 +45,6 @@ class PriceField(StringField):
                     "The price must be between %(min)s and %(max)s.",
                     min=money.format_money(MIN_PRICE),
                     max=money.format_money(MAX_PRICE),
-                )
-            )
-
-
-class CountField(StringField):
-    """A whole number typed in any digits; `number` is the int (None when empty)."""
-
-    number: int | None = None
-
-    def __init__(self, *args, minimum: int = 0, maximum: int = 9999, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.minimum, self.maximum = minimum, maximum
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        text = digits_to_ascii((self.data or "").strip())
-        self.number = int(text) if re.fullmatch(r"\d{1,9}", text) else None
-        self.parse_error = bool(text) and self.number is None
-
-    def process_data(self, value):
-        super().process_data(value)
-        self.number = value if isinstance(value, int) else None
-        self.parse_error = False
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return format_number(self.number) if self.number is not None else ""
-
-    def pre_validate(self, form):
-        if getattr(self, "parse_error", False) or (
-            self.number is not None and not self.minimum <= self.number <= self.maximum
-        ):
-            raise ValidationError(
-                _l(
-                    "Write a whole number from %(min)s to %(max)s.",
-                    min=format_number(self.minimum),
-                    max=format_number(self.maximum),
                 )
             )
 

@@ -1,0 +1,43 @@
+"""A buyer orders pieces from two artisans, pays cash on delivery, and follows the order."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from artisan_market.catalog.models import ListingStatus
+from artisan_market.extensions import db
+from artisan_market.orders.models import Order, OrderStatus, PartStatus
+from artisan_market.payments.models import Payment, PaymentStatus
+
+
+def test_a_guest_orders_from_two_artisans_cash_on_delivery(
+    client, make_product, add_to_cart, place_order
+):
+    basket = make_product(status="live", price=25_000, stock=3, title="سلة خوص")
+    rug = make_product(status="live", price=90_000, stock=1, title="كليم")
+    add_to_cart(basket, 2)
+    add_to_cart(rug)
+
+    response = place_order()
+
+    assert response.status_code == 303
+    order = db.session.scalars(sa.select(Order)).one()
+    assert response.headers["Location"] == f"/orders/{order.token}"
+    assert order.status is OrderStatus.PLACED
+    assert order.phone == "+201223456789"
+    assert [p.status for p in order.parts] == [PartStatus.NEW, PartStatus.NEW]
+    assert order.items_total == 2 * 25_000 + 90_000
+    assert order.shipping_total == 2 * 6000
+    assert order.total == order.items_total + order.shipping_total
+    db.session.refresh(basket)
+    db.session.refresh(rug)
+    assert basket.stock == 1
+    assert (rug.stock, rug.status) == (0, ListingStatus.SOLD_OUT)
+    payment = db.session.scalars(sa.select(Payment)).one()
+    assert (payment.provider, payment.status) == ("cod", PaymentStatus.PENDING)
+
+    page = client.get(response.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "سلة خوص" in html and "كليم" in html
+    assert client.get("/cart").get_data(as_text=True).count("cart-line") == 0
