@@ -324,7 +324,7 @@ def _part_or_404(part_id: int) -> OrderPart:
     )
 
 
-def _part_page(part: OrderPart, status: int = 200, **forms):
+def _part_page(part: OrderPart, status: int = 200, refusal: str = "", **forms):
     actor = current_user.role.value
     may_fulfil = can(current_user, "fulfil_order_part", part)
     moves = PART_STATES.allowed(part.status, actor) if may_fulfil else []
@@ -341,6 +341,7 @@ def _part_page(part: OrderPart, status: int = 200, **forms):
         order=part.order,
         moves=moves,
         needs_date=rules.needs_date(part),
+        refusal=refusal,
         may_collect=can(current_user, "collect_cash", part) and part.order.payment_method == "cod",
         money=format_money,
         status=status,
@@ -369,7 +370,9 @@ def _fulfil(part_id: int, form_name: str, form, action):
         else:
             flash(done, "success")
             return redirect(url_for("orders.part", part_id=part.id), 303)
-    return _part_page(part, status=422, **{form_name: form})
+    # A move refused as a whole ("not now") is said at the top: its form may not be shown.
+    refusal = " ".join(form.form_errors)
+    return _part_page(part, status=422, refusal=refusal, **{form_name: form})
 
 
 @bp.post("/parts/<id:part_id>/accept")
@@ -389,8 +392,8 @@ def ship(part_id: int):
         rules.ship(
             part,
             by=current_user,
-            courier=form.courier.data,
-            tracking_number=form.tracking_number.data,
+            courier=form.courier.data or "",
+            tracking_number=form.tracking_number.data or "",
         )
         return _("Marked as sent. The buyer is told.")
 
@@ -412,7 +415,7 @@ def deliver(part_id: int):
 def cancel(part_id: int):
     def action(part, form):
         rules.cancel(
-            part, by=current_user, reason=CancelReason(form.reason.data), note=form.note.data
+            part, by=current_user, reason=CancelReason(form.reason.data), note=form.note.data or ""
         )
         return _("Cancelled. The pieces are for sale again and the buyer is told.")
 
@@ -432,8 +435,7 @@ def record_cash(part_id: int):
             with attempt():
                 recorded = rules.record_cash(part, by=current_user)
         except rules.OrderError as refused:
-            show_rule_error(form, refused)
-            return _part_page(part, status=422, cash_form=form)
+            return _part_page(part, status=422, refusal=str(refused.message))
         if recorded:
             flash(_("Cash recorded."), "success")
         else:
