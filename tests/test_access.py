@@ -178,6 +178,8 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
         lambda o: f"/parts/{o['part'].id}/cash",
         (LOGIN, 403, 403, 403, 404, BAD),  # not delivered yet
     ),
+    ("orders.shipping", "GET"): ("/admin/shipping", (LOGIN, 403, 403, 403, 403, 200)),
+    ("orders.shipping", "POST"): ("/admin/shipping", (LOGIN, 403, 403, 403, 403, BAD)),
     # Card payments are not set up in this app: no webhook to post to.
     ("payments.webhook", "POST"): ("/payments/stripe/webhook", (404,) * 6),
 }

@@ -31,6 +31,12 @@ ACTION_LABELS = {
     "listing.edited_on_behalf": _l("Product changed on her behalf"),
     "listing.deleted_on_behalf": _l("Draft deleted on her behalf"),
     "password_link.issued": _l("Password link made"),
+    "order.accepted": _l("Order accepted on her behalf"),
+    "order.shipped": _l("Order sent on her behalf"),
+    "order.delivered": _l("Order marked delivered"),
+    "order.cancelled": _l("Order part cancelled on her behalf"),
+    "order.cash_collected": _l("Cash on delivery collected"),
+    "shipping.fees_changed": _l("Shipping fees changed"),
 }
 
 SUBJECT_LABELS = {
@@ -38,6 +44,8 @@ SUBJECT_LABELS = {
     "listing": _l("Product"),
     "product": _l("Product"),
     "user": _l("Account"),
+    "order_part": _l("Order part"),
+    "shipping": _l("Shipping fees"),
 }
 
 CSV_COLUMNS = ("time", "actor", "action", "subject", "before", "after")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from artisan_market import money
 from artisan_market.accounts.forms import email_field, phone_field
 from artisan_market.egypt import GOVERNORATES
 from artisan_market.forms import CountField, Form, Length
@@ -122,3 +123,57 @@ class CancelForm(Form):
         validators=[Length(max=500, message=_l("Keep it under %(max)s characters."))],
         render_kw={"rows": 2},
     )
+
+
+MAX_SHIPPING_FEE = 100_000  # 1,000 EGP for one parcel: more is a typo
+
+
+class FeeField(StringField):
+    """A fee in pounds as typed (٦٠ or 60,50); `piastres` is the int, None when empty."""
+
+    piastres: int | None = None
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.piastres, self.refusal = None, None
+        try:
+            self.piastres = money.parse(self.data)
+        except money.NotMoney as refused:
+            self.refusal = refused.message
+
+    def process_data(self, value):
+        super().process_data(None if value is None else money.amount_text(value))
+        self.piastres, self.refusal = value, None
+
+    def pre_validate(self, form):
+        if self.refusal is not None:
+            raise ValidationError(self.refusal)
+        if self.piastres is not None and not 0 <= self.piastres <= MAX_SHIPPING_FEE:
+            raise ValidationError(
+                _l("Write a fee up to %(max)s.", max=money.format_money(MAX_SHIPPING_FEE))
+            )
+
+
+class _ShippingForm(Form):
+    default = FeeField(
+        _l("Fee for one parcel, for every governorate"),
+        validators=[InputRequired(message=_l("Write the fee for all governorates."))],
+    )
+
+    def by_governorate(self) -> list[tuple[str, FeeField]]:
+        return [(code, self[f"fee_{code}"]) for code in GOVERNORATES]
+
+    def rates(self) -> dict[str, int | None]:
+        """ "*" → the fee for all; each governorate → its own fee, or None (the fee for all)."""
+        return {"*": self.default.piastres, **{c: f.piastres for c, f in self.by_governorate()}}
+
+
+# One box per governorate: an empty box means the fee for all.
+ShippingForm = type(
+    "ShippingForm",
+    (_ShippingForm,),
+    {
+        f"fee_{code}": FeeField(name, render_kw={"inputmode": "decimal", "size": 8})
+        for code, name in GOVERNORATES.items()
+    },
+)

@@ -108,6 +108,31 @@ def shipping_fee(governorate: str) -> int:
     return fees.get(DEFAULT_SHIPPING, current_app.config["SHIPPING_FEE"])
 
 
+def shipping_rates() -> dict[str, int]:
+    """Every fee set: governorate code (or "*", the fee for all) → fee."""
+    return dict(db.session.execute(sa.select(ShippingRate.governorate, ShippingRate.fee)).all())
+
+
+def set_shipping_rates(rates: dict[str, int | None], *, by: User) -> None:
+    """Set the fee for all ("*") and each governorate's own (None: it pays the fee for all)."""
+    from artisan_market.audit.services import record
+
+    before = shipping_rates()
+    for code, fee in rates.items():
+        rate = db.session.get(ShippingRate, code)
+        if fee is None:
+            if rate is not None:
+                db.session.delete(rate)
+        elif rate is None:
+            db.session.add(ShippingRate(governorate=code, fee=fee))
+        else:
+            rate.fee = fee
+    db.session.flush()
+    after = shipping_rates()
+    if after != before:
+        record(by, "shipping.fees_changed", "shipping", 0, before=before, after=after)
+
+
 # --- placing ---------------------------------------------------------------------------------
 
 

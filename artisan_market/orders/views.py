@@ -30,8 +30,10 @@ from artisan_market.orders.forms import (
     CheckoutForm,
     QuantityForm,
     ShipForm,
+    ShippingForm,
 )
 from artisan_market.orders.models import (
+    DEFAULT_SHIPPING,
     CancelReason,
     Order,
     OrderItem,
@@ -441,3 +443,22 @@ def record_cash(part_id: int):
         else:
             flash(_("This cash was recorded already."), "info")
     return redirect(url_for("orders.part", part_id=part.id), 303)
+
+
+# --- shipping fees ---------------------------------------------------------------------------
+
+
+@bp.route("/admin/shipping", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def shipping():
+    """One fee for every governorate, and a fee of its own where a governorate differs.
+    An empty box means "the fee for all"."""
+    rates = rules.shipping_rates()
+    data = {f"fee_{code}": fee for code, fee in rates.items() if code != DEFAULT_SHIPPING}
+    form = ShippingForm(data={"default": rules.shipping_fee(DEFAULT_SHIPPING), **data})
+    if form.validate_on_submit():
+        rules.set_shipping_rates(form.rates(), by=current_user)
+        flash(_("Shipping fees saved."), "success")
+        return redirect(url_for("orders.shipping"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render("orders/shipping.html", form=form, typing_form=True, status=status)

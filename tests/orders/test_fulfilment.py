@@ -202,3 +202,28 @@ def test_a_tracking_token_of_another_order_is_not_found(client):
     assert client.get("/orders/" + "A" * 32).status_code == 404
     assert client.get("/orders/short").status_code == 404
     assert client.get("/orders/" + "A" * 32 + "/receipt").status_code == 404
+
+
+def test_an_admin_sets_shipping_fees_by_governorate(client, make_user, make_product):
+    admin = make_user("admin")
+    log_in(client, admin)
+    page = client.get("/admin/shipping").get_data(as_text=True)
+    assert 'value="٦٠٫٠٠"' in page or 'value="٦٠"' in page  # the fee for all, to start
+
+    bad = client.submit(
+        "/admin/shipping", {"default": "ستون", "fee_ASN": "-5"}, page="/admin/shipping"
+    )
+    assert bad.status_code == 422
+    assert 'value="ستون"' in bad.get_data(as_text=True)
+    saved = client.submit(
+        "/admin/shipping",
+        {"default": "٥٠", "fee_ASN": "٨٥٫٥٠", "fee_C": ""},
+        page="/admin/shipping",
+    )
+    assert saved.status_code == 303
+
+    from artisan_market.orders import rules
+
+    assert rules.shipping_fee("ASN") == 8550
+    assert rules.shipping_fee("C") == 5000
+    assert rules.shipping_fee("ALX") == 5000
