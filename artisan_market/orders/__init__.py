@@ -8,7 +8,9 @@ bp = Blueprint("orders", __name__)
 def init_app(app: Flask) -> None:
     """Its pages, the header's cart count and the expiry job (imported here, so the models
     and rules load without them)."""
-    from artisan_market.orders import cart, views  # noqa: F401
+    from artisan_market.orders import cart, rules, views  # noqa: F401
 
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"cart_count": cart.count})
+    app.context_processor(
+        lambda: {"cart_count": cart.count, "new_orders_count": rules.new_parts_count}
+    )

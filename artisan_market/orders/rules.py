@@ -15,7 +15,6 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
 
 from artisan_market.accounts.models import Role, User
 from artisan_market.catalog import listings
@@ -440,11 +439,15 @@ def record_cash(part: OrderPart, *, by: User) -> bool:
     return True
 
 
-def parts_query(**where) -> sa.Select:
-    """Parts with their order, artisan and items loaded (for lists)."""
-    return (
-        sa.select(OrderPart)
-        .join(OrderPart.order)
-        .options(joinedload(OrderPart.order), joinedload(OrderPart.artisan))
-        .filter_by(**where)
+def new_parts_count() -> int:
+    """Her parcels waiting for her to accept them (the header's badge; one COUNT query)."""
+    from flask_login import current_user
+
+    profile = current_user.artisan_profile if current_user.is_authenticated else None
+    if profile is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OrderPart)
+        .where(OrderPart.artisan_id == profile.id, OrderPart.status == PartStatus.NEW)
     )

@@ -41,3 +41,34 @@ def test_a_guest_orders_from_two_artisans_cash_on_delivery(
     assert page.status_code == 200
     assert "سلة خوص" in html and "كليم" in html
     assert client.get("/cart").get_data(as_text=True).count("cart-line") == 0
+
+
+def test_pages_ask_the_same_few_queries_however_many_pieces(
+    client, make_product, make_artisan, add_to_cart, place_order
+):
+    """No query per piece or per parcel: cart, checkout, tracking and her orders."""
+    from tests.conftest import count_queries, log_in
+
+    artisan = make_artisan(verified=True)
+    products = [make_product(artisan=artisan, status="live", stock=5) for _ in range(2)]
+    others = [make_product(status="live", stock=5) for _ in range(3)]
+    counts = {}
+    for label, batch in (("small", products[:1]), ("large", products[1:] + others)):
+        for product in batch:
+            add_to_cart(product)
+        pages = {}
+        for url in ("/cart", "/checkout"):
+            with count_queries() as statements:
+                assert client.get(url).status_code == 200
+            pages[url] = len(statements)
+        place_order()
+        order = db.session.scalars(sa.select(Order).order_by(Order.id.desc())).first()
+        with count_queries() as statements:
+            client.get(f"/orders/{order.token}")
+        pages["track"] = len(statements)
+        counts[label] = pages
+    assert counts["small"] == counts["large"], counts
+    log_in(client, artisan)
+    with count_queries() as statements:
+        client.get("/studio/orders")
+    assert len(statements) <= 8, statements

@@ -31,6 +31,7 @@ def test_each_artisan_sees_only_her_part(client, make_product, add_to_cart, plac
     log_in(client, first.artisan.user)
 
     listing = client.get("/studio/orders").get_data(as_text=True)
+    assert '<span class="badge-count" aria-hidden="true">١</span>' in listing  # one new order
     page = client.get(f"/parts/{part.id}")
 
     assert f"/parts/{part.id}" in listing and f"/parts/{other_part.id}" not in listing
