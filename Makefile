@@ -58,6 +58,7 @@ pytest: $(VENV)/.installed
 bench: setup
 	$(BIN)/python -m bench.photo_pipeline
 	$(BIN)/python -m bench.catalog
+	$(BIN)/python -m bench.orders
 
 ## make lighthouse: Lighthouse (mobile) on home, catalogue, product and add-a-product, served by
 ## gunicorn from a scratch demo database, with Debian's chromium (apt-get install chromium)

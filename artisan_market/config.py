@@ -80,6 +80,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # The site's host: full links in emails sent by background jobs, outside any request.
+        "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
         # Photos are the largest uploads; a broken 30 MB upload gets the friendly 413 page.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
