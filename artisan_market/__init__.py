@@ -145,8 +145,9 @@ def _init_templates(app: Flask) -> None:
         version = _file_digest(str(path)) if path.exists() else "0"
         return url_for("static", filename=filename, v=version)
 
-    def field_attrs(field) -> dict[str, str]:
-        """aria-describedby/aria-invalid tying a field to its hint and its errors."""
+    def field_attrs(field, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """aria-describedby/aria-invalid tying a field to its hint and its errors (and any
+        `extra` attributes, such as htmx's)."""
         ids = []
         if field.description:
             ids.append(f"{field.id}-hint")
@@ -155,7 +156,7 @@ def _init_templates(app: Flask) -> None:
         attrs = {"aria-describedby": " ".join(ids)} if ids else {}
         if field.errors:
             attrs["aria-invalid"] = "true"
-        return attrs
+        return {**attrs, **(extra or {})}
 
     app.jinja_env.globals.update(
         static_url=static_url,
@@ -182,7 +183,8 @@ def _init_templates(app: Flask) -> None:
         phone=lambda e164: i18n.localise_digits(display_phone(e164)),
         craft=craft_name,
         isolate=i18n.isolate,
-        digits=i18n.localise_digits,  # a number kept as text (an order number) in the page's digits
+        # An order number (already set apart left to right) in the page's digits.
+        order_number=i18n.localise_digits,
     )
     # A year for hashed static URLs; a short time for anything else.
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = None

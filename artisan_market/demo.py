@@ -1,13 +1,19 @@
-"""Demo data for `flask demo`: people in every role and listings in every status.
+"""Demo data for `flask demo`: people in every role, listings in every status, and orders in
+every state, paid in cash on delivery and by card.
 
-Every demo photo is drawn here and then goes through the same pipeline as an upload.
+Every demo photo is drawn here and then goes through the same pipeline as an upload. Every
+order is placed, paid and fulfilled through the order rules (stock, parts, payments,
+notifications and audit entries are real); only its times are then moved back into the last
+weeks. A card order is paid without Stripe: the demo says what its webhook would have said.
+Carts live in each browser's session cookie, so there is no cart to load.
 """
 
 from __future__ import annotations
 
 import io
 import random
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
@@ -20,7 +26,11 @@ from artisan_market.catalog.models import Category, ListingStatus, Product, Reje
 from artisan_market.database import dialect_name
 from artisan_market.extensions import db
 from artisan_market.media.services import prepare_photo
-from artisan_market.timeutil import utcnow
+from artisan_market.notifications.models import Notification
+from artisan_market.orders import rules
+from artisan_market.orders.models import CancelReason, Order, OrderPart, OrderStatus
+from artisan_market.payments.models import Payment
+from artisan_market.timeutil import EGYPT, today_in_egypt, utcnow
 
 PASSWORD = "souq-demo-2026"  # noqa: S105 (printed on purpose; never in production)
 
@@ -107,7 +117,12 @@ LISTINGS = [
     ("01000000004", "embroidery", "حقيبة مطرزة قديمة", 300, ListingStatus.ARCHIVED),
     ("01000000005", "pottery", "زير فخار صغير", 200, ListingStatus.PENDING),
     ("01000000005", "pottery", "طبق فخار ملون", 160, ListingStatus.DRAFT),
+    ("01000000004", "embroidery", "فستان سيوي مطرز على المقاس", 1400, ListingStatus.LIVE),
 ]
+# Pieces in stock (3 unless said here): enough for the demo orders, with some left to buy.
+STOCK = {"سلة خوص ملونة كبيرة": 8, "طبق خوص للخبز": 10, "شال مطرز بألوان سيوة": 6}
+# Made to order: days to make it (its stock is not counted).
+MADE_TO_ORDER = {"فستان سيوي مطرز على المقاس": 14}
 
 COLOURS = [(170, 110, 60), (196, 74, 52), (45, 110, 96), (214, 168, 72), (122, 59, 29)]
 
@@ -160,8 +175,12 @@ def load() -> bool:
             profile.organisation = organisations[details.governorate]
     db.session.flush()
     categories = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    products = {}
     for seed, (phone, slug, title, pounds, status) in enumerate(LISTINGS):
-        _listing(users[phone], categories[slug], title, pounds * 100, status, seed, coordinator)
+        products[title] = _listing(
+            users[phone], categories[slug], title, pounds * 100, status, seed, coordinator
+        )
+    _orders(users, products)
     return True
 
 
@@ -177,7 +196,13 @@ def _listing(user, category, title, price, status, seed, coordinator) -> Product
         size="",
         weight_grams=None,
     )
-    terms = listings.ListingTerms(price=price, made_to_order=False, stock=3, days_to_make=None)
+    days_to_make = MADE_TO_ORDER.get(title)
+    terms = listings.ListingTerms(
+        price=price,
+        made_to_order=days_to_make is not None,
+        stock=0 if days_to_make else STOCK.get(title, 3),
+        days_to_make=days_to_make,
+    )
     listings.update(product, words, terms, editor=user)
     if status is ListingStatus.DRAFT:
         return product
@@ -202,6 +227,268 @@ def _listing(user, category, title, price, status, seed, coordinator) -> Product
     return product
 
 
+# --- Orders: every state of an order, its parts and its payment ------------------------------
+
+COD, PAID, EXPIRED, WAITING = "cod", "card paid", "card expired", "card waiting"
+FATIMA, AMINA = "01000000003", "01000000004"
+BOSTA = "بوسطة"
+
+SARA = rules.Delivery(
+    name="Sara Buyer",
+    phone="+201000000002",
+    email="buyer@demo.souq",
+    governorate="ALX",
+    city="سموحة",
+    address="١٢ شارع النصر، الدور الثالث",
+    notes="",
+)
+
+
+def _guest(n: int, name: str, governorate: str, city: str, address: str, notes: str = ""):
+    """A buyer without an account: +20100000010n is no one's number."""
+    return rules.Delivery(
+        name=name,
+        phone=f"+2010000001{n:02d}",
+        email=None,
+        governorate=governorate,
+        city=city,
+        address=address,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    """An order placed `days_ago`, paid as `pay` says, then the moves on each artisan's part:
+    (her phone, move, days ago, details…). She accepts, ships and cancels her part herself;
+    the coordinator marks it delivered (the courier tells staff) and records the cash."""
+
+    days_ago: float
+    delivery: rules.Delivery
+    pay: str  # COD, or a card order PAID, EXPIRED (its time ran out) or WAITING to be paid
+    lines: tuple[tuple[str, int], ...]  # (listing title, quantity)
+    moves: tuple[tuple, ...] = ()
+
+    @property
+    def by_account(self) -> bool:
+        return self.delivery is SARA
+
+
+# Oldest first, so that order numbers in the lists run with their dates.
+ORDERS = [
+    DemoOrder(
+        24,
+        _guest(
+            1,
+            "نادية السيد",
+            "C",
+            "مدينة نصر",
+            "٨ شارع مكرم عبيد، الدور الرابع، شقة ١٢",
+            "الاتصال قبل الوصول بنصف ساعة",
+        ),
+        COD,
+        (("سلة خوص ملونة كبيرة", 1),),
+        (
+            (FATIMA, "accept", 23.5),
+            (FATIMA, "ship", 22, BOSTA, "41870263"),
+            (FATIMA, "deliver", 19),
+            (FATIMA, "cash", 17),
+        ),
+    ),
+    DemoOrder(
+        21,
+        SARA,
+        PAID,
+        (("طبق خوص للخبز", 2), ("شال مطرز بألوان سيوة", 1)),
+        (
+            (FATIMA, "accept", 20.8),
+            (AMINA, "accept", 20),
+            (FATIMA, "ship", 19.5, BOSTA, "41902518"),
+            (AMINA, "ship", 18, "البريد المصري", "EE204418735EG"),
+            (FATIMA, "deliver", 16),
+            (AMINA, "deliver", 14),
+        ),
+    ),
+    DemoOrder(
+        18,
+        _guest(2, "ريم عادل", "GZ", "الدقي", "١٥ شارع التحرير، عمارة النور، شقة ٧"),
+        EXPIRED,
+        (("سلة خوص ملونة كبيرة", 1),),
+    ),
+    DemoOrder(
+        14,
+        _guest(3, "هبة مصطفى", "DK", "المنصورة", "شارع الجمهورية، بجوار مسجد النصر، الدور الثاني"),
+        COD,
+        (("سلة خوص ملونة كبيرة", 1), ("شال مطرز بألوان سيوة", 1)),
+        (
+            (
+                AMINA,
+                "cancel",
+                13.5,
+                CancelReason.BUYER_ASKED,
+                "اتصلت المشترية وطلبت إلغاء الشال والإبقاء على السلة.",
+            ),
+            (FATIMA, "accept", 13),
+            (FATIMA, "ship", 12, BOSTA, "42018877"),
+            (FATIMA, "deliver", 9),
+        ),
+    ),
+    DemoOrder(
+        10,
+        _guest(4, "سمر فؤاد", "LX", "الأقصر", "شارع المحطة، منزل رقم ٢٣"),
+        COD,
+        (("طبق خوص للخبز", 1),),
+        ((FATIMA, "cancel", 8, CancelReason.NO_ANSWER, "اتصلت ثلاث مرات ولم يرد أحد."),),
+    ),
+    DemoOrder(
+        8,
+        SARA,
+        PAID,
+        (("شال مطرز بألوان سيوة", 1),),
+        (
+            (AMINA, "accept", 7),
+            (AMINA, "ship", 5, BOSTA, "42177340"),
+        ),
+    ),
+    DemoOrder(
+        6,
+        _guest(5, "إيمان عبد العزيز", "SHG", "سوهاج", "حي الكوثر، عمارة ٤، شقة ٩"),
+        COD,
+        (("سلة خوص ملونة كبيرة", 1), ("طبق خوص للخبز", 1)),
+        (
+            (FATIMA, "accept", 5.5),
+            (FATIMA, "ship", 3, BOSTA, "42230915"),
+        ),
+    ),
+    DemoOrder(
+        4,
+        SARA,
+        COD,
+        (("فستان سيوي مطرز على المقاس", 1),),
+        ((AMINA, "accept", 3),),
+    ),
+    DemoOrder(
+        1,
+        _guest(6, "مريم خليل", "GH", "طنطا", "٣ شارع البحر، أمام صيدلية الشفاء"),
+        PAID,
+        (("شال مطرز بألوان سيوة", 1),),
+    ),
+    DemoOrder(
+        0.25,
+        _guest(7, "دعاء حسين", "BNS", "بني سويف", "شارع صلاح سالم، برج الأمل، الدور الخامس"),
+        COD,
+        (("سلة خوص ملونة كبيرة", 1), ("طبق خوص للخبز", 1), ("شال مطرز بألوان سيوة", 1)),
+    ),
+    # Placed as the demo loads: its payment page is open for rules.PAY_WINDOW, then the
+    # expiry job (the worker) cancels it as it would any unpaid order.
+    DemoOrder(
+        0,
+        _guest(8, "ياسمين طارق", "IS", "الإسماعيلية", "حي الشيخ زايد، فيلا ١٨"),
+        WAITING,
+        (("طبق خوص للخبز", 1),),
+    ),
+]
+
+_STAMPS = {
+    "accept": "accepted_at",
+    "ship": "shipped_at",
+    "deliver": "delivered_at",
+    "cash": "cash_collected_at",
+    "cancel": "cancelled_at",
+}
+
+
+def _orders(users: dict[str, User], products: dict[str, Product]) -> None:
+    now = utcnow()
+    for demo in ORDERS:
+        _order(demo, now, users, products)
+
+
+def _order(demo: DemoOrder, now: datetime, users, products) -> Order:
+    placed = now - timedelta(days=demo.days_ago)
+    coordinator = users["01000000001"]
+    wanted = [
+        rules.Wanted(products[title].id, quantity, products[title].price)
+        for title, quantity in demo.lines
+    ]
+    order = rules.place(
+        wanted,
+        demo.delivery,
+        method="cod" if demo.pay == COD else "stripe",
+        online=demo.pay != COD,
+        buyer=users["01000000002"] if demo.by_account else None,
+        locale="ar",
+    )
+    payment = db.session.scalars(sa.select(Payment).where(Payment.order_id == order.id)).one()
+    opened = placed
+    if demo.pay == PAID:
+        rules.payment_received(payment, f"pi_demo_{order.number}")
+        opened = placed + timedelta(minutes=4)
+        order.paid_at = payment.paid_at = opened
+    elif demo.pay == EXPIRED:
+        rules.payment_failed(payment)
+        order.closed_at = placed + rules.PAY_WINDOW
+        for part in order.parts:
+            part.cancelled_at = order.closed_at
+    if demo.days_ago:
+        order.created_at = payment.created_at = placed
+        if order.pay_by is not None:
+            order.pay_by = placed + rules.PAY_WINDOW
+    for part in order.parts:
+        part.updated_at = part.cancelled_at or opened
+    db.session.flush()
+    for phone, move, days_ago, *details in demo.moves:
+        artisan_id = users[phone].artisan_profile.id
+        part = next(part for part in order.parts if part.artisan_id == artisan_id)
+        when = now - timedelta(days=days_ago)
+        _move(part, move, details, by=users[phone], coordinator=coordinator, when=when)
+        setattr(part, _STAMPS[move], when)
+        part.updated_at = when
+        if move == "cash" and payment.paid_at is not None:
+            payment.paid_at = when
+        if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
+            order.closed_at = when
+        db.session.flush()
+    _backdate_notifications(order, opened)
+    return order
+
+
+def _move(part: OrderPart, move: str, details: list, *, by: User, coordinator: User, when):
+    """One move through the rules: hers, but a delivery and the cash are told to staff."""
+    if move == "accept":
+        ready_by = None
+        if rules.needs_date(part):
+            days = max(item.days_to_make or 0 for item in part.items)
+            ready_by = max(when.astimezone(EGYPT).date() + timedelta(days=days), today_in_egypt())
+        rules.accept(part, by=by, ready_by=ready_by)
+    elif move == "ship":
+        courier, tracking_number = details
+        rules.ship(part, by=by, courier=courier, tracking_number=tracking_number)
+    elif move == "deliver":
+        rules.deliver(part, by=coordinator)
+    elif move == "cash":
+        rules.record_cash(part, by=coordinator)
+    elif move == "cancel":
+        reason, note = details
+        rules.cancel(part, by=by, reason=reason, note=note)
+    else:
+        raise ValueError(move)
+
+
+def _backdate_notifications(order: Order, opened: datetime) -> None:
+    """Her "new order" notification came when the order was on; read once she acted on it."""
+    for part in order.parts:
+        acted = part.accepted_at or (part.cancelled_at if part.cancel_reason else None)
+        for notification in db.session.scalars(
+            sa.select(Notification).where(
+                Notification.kind == "order_new", Notification.link == f"/parts/{part.id}"
+            )
+        ):
+            notification.created_at = opened
+            notification.read_at = acted
+    db.session.flush()
+
+
 def logins() -> list[str]:
     lines = [f"Demo logins (password for all: {PASSWORD})"]
     for role, _name, phone, email, details, verified in PEOPLE:
@@ -209,6 +496,14 @@ def logins() -> list[str]:
         if details is not None:
             note = " (verified)" if verified else " (waiting for verification)"
         lines.append(f"  {role.value:<12} {phone or email}{note}")
+    # Printed on every run, also over a database loaded before there were demo orders: so
+    # it says what loading does, not what this database holds.
+    lines += [
+        "Orders: the buyer's at /account/orders, an artisan's at /studio/orders, staff's at"
+        " /review/orders",
+        "  (loading an empty database places orders in every state, cash on delivery and card;",
+        "  a cart lives in a browser's session cookie, so no cart is loaded)",
+    ]
     return lines
 
 

@@ -133,7 +133,9 @@ class Order(db.Model):
 
     @property
     def display_number(self) -> str:
-        return f"{self.number[:4]} {self.number[4:]}"
+        """Two groups of four, set apart left to right (LRI … PDI): in a right-to-left sentence
+        the groups would otherwise swap places, and she would read the number out wrong."""
+        return f"\u2066{self.number[:4]} {self.number[4:]}\u2069"
 
     def __repr__(self) -> str:
         return f"<Order {self.number} {self.status}>"

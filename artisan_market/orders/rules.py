@@ -306,9 +306,23 @@ def _follow_parts(order: Order) -> None:
     delivered = any(part.status is PartStatus.DELIVERED for part in order.parts)
     _go(ORDER_STATES, order, "complete" if delivered else "cancel", SYSTEM)
     order.closed_at = utcnow()
-    if not delivered and order.payment_method == "cod":
-        payment = _payment(order)
-        _go(PAYMENT_STATES, payment, "fail", SYSTEM)
+    if order.payment_method == "cod":
+        if delivered:
+            _cash_all_in(order)
+        else:
+            _go(PAYMENT_STATES, _payment(order), "fail", SYSTEM)
+
+
+def _cash_all_in(order: Order) -> None:
+    """A completed cash order is paid once the cash of every delivered parcel is in: the
+    payment is then what was collected (a cancelled parcel was never paid for)."""
+    delivered = [p for p in order.parts if p.status is PartStatus.DELIVERED]
+    if order.status is not OrderStatus.COMPLETED or not all(p.cash_collected_at for p in delivered):
+        return
+    payment = _payment(order)
+    if _go(PAYMENT_STATES, payment, "pay", SYSTEM):
+        payment.paid_at = utcnow()
+        payment.amount = sum(p.total for p in delivered)
 
 
 def _payment(order: Order) -> Payment:
@@ -390,6 +404,8 @@ def cancel(part: OrderPart, *, by: User, reason: CancelReason, note: str = "") -
     from artisan_market.orders import messages
 
     messages.tell_buyer(part.order, "cancelled", part=part)
+    if by.role is not Role.ARTISAN:  # done for her: she must not send it
+        messages.tell_artisan(part, "order_cancelled")
     _audit(by, part, "cancelled", before, reason=reason.value)
     _follow_parts(part.order)
     if refund is not None:
@@ -430,12 +446,7 @@ def record_cash(part: OrderPart, *, by: User) -> bool:
     from artisan_market.audit.services import record
 
     record(by, "order.cash_collected", "order_part", part.id, after={"amount": part.total})
-    order = part.order
-    delivered = [p for p in order.parts if p.status is PartStatus.DELIVERED]
-    if order.status is OrderStatus.COMPLETED and all(p.cash_collected_at for p in delivered):
-        payment = _payment(order)
-        if _go(PAYMENT_STATES, payment, "pay", SYSTEM):
-            payment.paid_at = utcnow()
+    _cash_all_in(part.order)
     return True
 
 

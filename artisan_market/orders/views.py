@@ -151,9 +151,11 @@ def checkout():
     """Where to send it and how to pay; the order is placed in one transaction. The same
     form sent twice places one order (its `once` key)."""
     form = _checkout_form()
-    governorate = form.governorate.data if form.governorate.data in GOVERNORATES else None
-    fee = rules.shipping_fee(governorate) if governorate else None
-    loaded = cart.load(shipping_fee=fee)
+    # The fee for her governorate once chosen (htmx asks again when she picks one: ?governorate=),
+    # else the fee for all.
+    chosen = form.governorate.data if request.method == "POST" else request.args.get("governorate")
+    governorate = chosen if chosen in GOVERNORATES else DEFAULT_SHIPPING
+    loaded = cart.load(shipping_fee=rules.shipping_fee(governorate))
     if not loaded.lines and request.method == "GET":
         flash(_("Your cart is empty."), "info")
         return redirect(url_for("orders.show_cart"), 303)
@@ -192,6 +194,7 @@ def checkout():
     status = 422 if request.method == "POST" else 200
     return render(
         "orders/checkout.html",
+        fragments={"summary": "orders/_summary_fragment.html"},
         form=form,
         cart=loaded,
         unavailable=unavailable,
@@ -233,7 +236,8 @@ def track(token: str):
         payment=payment,
         money=format_money,
     )
-    if request.headers.get("HX-Request") and order.status is not OrderStatus.AWAITING_PAYMENT:
+    polled = request.headers.get("HX-Target") == "payment-status"
+    if polled and order.status is not OrderStatus.AWAITING_PAYMENT:
         response.headers["HX-Refresh"] = "true"  # the payment spoke: show the whole page
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
@@ -278,7 +282,14 @@ def history():
     return render("orders/history.html", page=page, money=format_money)
 
 
-# --- fulfilment ------------------------------------------------------------------------------
+# --- fulfilment ---------------------------------------------------------------------------
+
+# Parts she was told of: not those still waiting for a card payment, nor those dropped when
+# the payment never came (cancelled without a reason: nobody cancelled them).
+_HER_BUSINESS = sa.and_(
+    OrderPart.status != PartStatus.WAITING,
+    sa.or_(OrderPart.status != PartStatus.CANCELLED, OrderPart.cancel_reason.is_not(None)),
+)
 
 
 def _parts_page(query: sa.Select, title: str):
@@ -294,9 +305,7 @@ def _parts_page(query: sa.Select, title: str):
 def studio_orders():
     """Her parcels to prepare, newest first."""
     profile = current_user.artisan_profile
-    query = sa.select(OrderPart).where(
-        OrderPart.artisan_id == profile.id, OrderPart.status != PartStatus.WAITING
-    )
+    query = sa.select(OrderPart).where(OrderPart.artisan_id == profile.id, _HER_BUSINESS)
     return _parts_page(query, _("My orders"))
 
 
@@ -304,9 +313,7 @@ def studio_orders():
 @staff_required
 def staff_orders():
     """Parcels of the artisans a coordinator follows (every parcel, for an admin)."""
-    query = (
-        sa.select(OrderPart).join(OrderPart.artisan).where(OrderPart.status != PartStatus.WAITING)
-    )
+    query = sa.select(OrderPart).join(OrderPart.artisan).where(_HER_BUSINESS)
     if current_user.role is Role.COORDINATOR:
         from artisan_market.accounts.models import ArtisanProfile
 

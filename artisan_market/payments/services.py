@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from artisan_market.extensions import db
@@ -45,7 +46,9 @@ def pay_url(order: Order, *, return_url: str, cancel_url: str) -> str | None:
         return None
     if payment.pay_url:
         return payment.pay_url
-    provider = providers.get(payment.provider)
+    provider = providers.offered().get(payment.provider)
+    if provider is None:  # its keys were removed since the order was placed
+        raise ProviderError(_("Card payment is not available right now."))
     with slow_work():
         started = provider.start(payment, order, return_url=return_url, cancel_url=cancel_url)
     payment = db.session.get(Payment, payment.id, populate_existing=True)

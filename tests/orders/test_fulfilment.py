@@ -228,3 +228,31 @@ def test_an_admin_sets_shipping_fees_by_governorate(client, make_user, make_prod
     assert rules.shipping_fee("ASN") == 8550
     assert rules.shipping_fee("C") == 5000
     assert rules.shipping_fee("ALX") == 5000
+
+
+def test_cash_recorded_before_the_other_part_is_cancelled_pays_what_was_collected(
+    client, make_user, make_product, add_to_cart, place_order
+):
+    from artisan_market.orders import rules
+    from artisan_market.orders.models import CancelReason
+
+    order, (first, part), (second, other_part) = _two_artisan_order(
+        client, make_product, add_to_cart, place_order
+    )
+    admin = make_user("admin")
+    for move in (rules.accept, rules.ship, rules.deliver):
+        move(part, by=first.artisan.user)
+    rules.record_cash(part, by=admin)
+    rules.cancel(other_part, by=admin, reason=CancelReason.NO_ANSWER)
+    db.session.commit()
+
+    payment = db.session.scalars(sa.select(Payment)).one()
+    assert order.status is OrderStatus.COMPLETED
+    assert (payment.status, payment.amount) == (PaymentStatus.PAID, part.total)
+    # Cancelled for her by staff: she is told not to send it.
+    from artisan_market.notifications.models import Notification
+
+    kinds = db.session.scalars(
+        sa.select(Notification.kind).where(Notification.user_id == second.artisan.user_id)
+    ).all()
+    assert "order_cancelled" in kinds
