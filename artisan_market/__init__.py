@@ -178,6 +178,7 @@ def _init_templates(app: Flask) -> None:
         number=i18n.format_number,
         day=i18n.format_day,
         moment=i18n.format_moment,
+        short_moment=i18n.format_short_moment,
         governorate=governorate_name,
         # A phone number the way people say it, in the page's digits (٠١٠ ١٢٣٤ ٥٦٧٨).
         phone=lambda e164: i18n.localise_digits(display_phone(e164)),

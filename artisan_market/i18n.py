@@ -94,6 +94,11 @@ def format_moment(value) -> str:
     return localise_digits(format_datetime(value, "medium"))
 
 
+def format_short_moment(value) -> str:
+    """A day and a time to the minute (a deadline: seconds would only distract)."""
+    return localise_digits(format_datetime(value, "short"))
+
+
 def digits_to_ascii(text: str) -> str:
     """٠١٢٣٤٥٦٧٨٩ and ۰۱۲۳۴۵۶۷۸۹ → 0123456789, for fields that take numbers."""
     return text.translate(_DIGITS)

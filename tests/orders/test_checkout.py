@@ -72,3 +72,27 @@ def test_pages_ask_the_same_few_queries_however_many_pieces(
     with count_queries() as statements:
         client.get("/studio/orders")
     assert len(statements) <= 8, statements
+
+
+def test_the_cart_survives_logging_in_and_her_orders_are_listed(
+    client, make_user, make_product, add_to_cart, place_order
+):
+    from tests.conftest import PASSWORD
+
+    buyer = make_user("buyer", name="منى", phone="+201001234567")
+    product = make_product(status="live", stock=3, title="سلة خوص")
+    add_to_cart(product, 2)
+
+    logged_in = client.submit(
+        "/login", {"login": "٠١٠٠١٢٣٤٥٦٧", "password": PASSWORD}, page="/login"
+    )
+
+    assert logged_in.status_code == 303
+    assert 'value="٢"' in client.get("/cart").get_data(as_text=True)
+    checkout = client.get("/checkout").get_data(as_text=True)
+    assert 'value="منى"' in checkout  # her name, filled in for her
+    assert place_order(name="منى").status_code == 303
+    order = db.session.scalars(sa.select(Order)).one()
+    assert order.buyer_id == buyer.id
+    history = client.get("/account/orders").get_data(as_text=True)
+    assert f"/orders/{order.token}" in history
