@@ -33,6 +33,11 @@ def clean_text(value):
     return unicodedata.normalize("NFC", value)
 
 
+def strip(value):
+    """A filter: spaces around what she typed are not part of it."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def show_rule_error(form, error) -> None:
     """Put a RuleError's message on its field, or above the form when it names none; the
     error stays on the form (`rule_error`) for the page to say more about it."""

@@ -11,11 +11,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Optional, Val
 from artisan_market.accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from artisan_market.accounts.phones import normalise_phone
 from artisan_market.egypt import CRAFTS, GOVERNORATES
-from artisan_market.forms import Form, Length
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from artisan_market.forms import Form, Length, strip
 
 
 def _lower(value):
@@ -79,7 +75,7 @@ def password_field(label):
 def name_field(label=None):
     return StringField(
         label or _l("Your name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter your name.")),
             Length(max=120, message=_l("Keep it under %(max)s characters.")),
@@ -92,7 +88,7 @@ def phone_field(label=None, required=True):
     first = DataRequired(message=_l("Enter your phone number.")) if required else Optional()
     return PhoneField(
         label or _l("Phone number"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             first,
             Length(max=40, message=_l("This phone number is too long.")),
@@ -128,7 +124,7 @@ MAX_LOGIN_LENGTH = 254
 class LoginForm(Form):
     login = StringField(
         _l("Phone number or email"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter your phone number or email.")),
             SentLength(
@@ -166,7 +162,7 @@ class SignupForm(Form):
 class ArtisanDetailsMixin:
     display_name = StringField(
         _l("Name shown to buyers (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=80, message=_l("Keep it under %(max)s characters."))],
     )
     governorate = SelectField(
@@ -177,7 +173,7 @@ class ArtisanDetailsMixin:
     )
     village = StringField(
         _l("City or village"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Enter your city or village.")),
             Length(max=120, message=_l("Keep it under %(max)s characters.")),
@@ -191,7 +187,7 @@ class ArtisanDetailsMixin:
     )
     story = TextAreaField(
         _l("Your story (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=1000, message=_l("Keep it under %(max)s characters."))],
         description=_l("A few lines for buyers: who you are, how you learnt your craft."),
     )

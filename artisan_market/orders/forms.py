@@ -10,12 +10,8 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from artisan_market import money
 from artisan_market.accounts.forms import email_field, phone_field
 from artisan_market.egypt import GOVERNORATES
-from artisan_market.forms import CountField, Form, Length
+from artisan_market.forms import CountField, Form, Length, strip
 from artisan_market.orders.models import CANCEL_LABELS, MAX_QUANTITY, CancelReason
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class AddToCartForm(Form):
@@ -36,7 +32,7 @@ class QuantityForm(Form):
 class CheckoutForm(Form):
     name = StringField(
         _l("Your name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write the name the courier asks for.")),
             Length(max=120, message=_l("Keep it under %(max)s characters.")),
@@ -51,7 +47,7 @@ class CheckoutForm(Form):
     )
     city = StringField(
         _l("City or village"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write the city or village.")),
             Length(max=120, message=_l("Keep it under %(max)s characters.")),
@@ -61,7 +57,7 @@ class CheckoutForm(Form):
     address = TextAreaField(
         _l("Address"),
         description=_l("Street, building, floor, and a landmark the courier can ask for."),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Write the address.")),
             Length(max=500, message=_l("Keep it under %(max)s characters.")),
@@ -70,7 +66,7 @@ class CheckoutForm(Form):
     )
     notes = TextAreaField(
         _l("Notes for the artisans (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=500, message=_l("Keep it under %(max)s characters."))],
         render_kw={"rows": 2},
     )
@@ -100,12 +96,12 @@ class AcceptForm(Form):
 class ShipForm(Form):
     courier = StringField(
         _l("Courier (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=80, message=_l("Keep it under %(max)s characters."))],
     )
     tracking_number = StringField(
         _l("Tracking number (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=80, message=_l("Keep it under %(max)s characters."))],
         render_kw={"dir": "ltr"},
     )
@@ -119,7 +115,7 @@ class CancelForm(Form):
     )
     note = TextAreaField(
         _l("A word for the buyer (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=500, message=_l("Keep it under %(max)s characters."))],
         render_kw={"rows": 2},
     )

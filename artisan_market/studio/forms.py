@@ -15,11 +15,7 @@ from artisan_market.catalog.models import (
     MAX_STOCK,
     MIN_PRICE,
 )
-from artisan_market.forms import CountField, Form, Length
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from artisan_market.forms import CountField, Form, Length, strip
 
 
 class PriceField(StringField):
@@ -68,7 +64,7 @@ class ListingForm(Form):
 
     title = StringField(
         _l("Name of the piece"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=120, message=_l("Keep it under %(max)s characters."))],
         render_kw={"autocomplete": "off"},
     )
@@ -94,18 +90,18 @@ class ListingForm(Form):
     category = SelectField(_l("Category"), coerce=str, validate_choice=True)
     description = TextAreaField(
         _l("Describe the piece"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=2000, message=_l("Keep it under %(max)s characters."))],
         description=_l("What it is, how you made it, how to use it."),
     )
     materials = StringField(
         _l("Materials"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=300, message=_l("Keep it under %(max)s characters."))],
     )
     size = StringField(
         _l("Size (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=80, message=_l("Keep it under %(max)s characters."))],
         description=_l("For example: 30 × 20 cm"),
     )
@@ -126,6 +122,6 @@ class ListingForm(Form):
 class AltTextForm(Form):
     alt_text = StringField(
         _l("Describe this photo for people who cannot see it"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=200, message=_l("Keep it under %(max)s characters."))],
     )
