@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from artisan_market import once
 from artisan_market.accounts.models import Role
 from artisan_market.catalog.models import ListingStatus, Product
+from artisan_market.database import read_only
 from artisan_market.egypt import GOVERNORATES
 from artisan_market.extensions import db
 from artisan_market.forms import EmptyForm, show_rule_error
@@ -70,7 +71,8 @@ def show_cart():
 def add_to_cart(product_id: int):
     """Add from a product card or page: htmx gets the header's count back; without
     JavaScript, a redirect to the cart."""
-    product = db.session.get(Product, product_id)
+    with read_only():  # the cart is in the cookie: no write lock for this POST (SQLite)
+        product = db.session.get(Product, product_id)
     if product is None:
         abort(404)
     form = AddToCartForm()

@@ -219,3 +219,24 @@ def test_the_mail_server_down_when_an_order_is_placed(make_app, make_product, ma
     assert mail_server.inbox.recipients == [["sara@example.org"]]
     body = mail_server.inbox.messages[0].get_content()
     assert "/orders/" in body and "سارة محمود" in body
+
+
+def test_adding_to_the_cart_takes_no_write_lock(client, make_product):
+    """The cart is in her cookie: a POST that adds a piece begins no write transaction, so
+    a busy checkout never makes it wait (SQLite's BEGIN IMMEDIATE)."""
+    product_id = make_product(status="live", stock=5).id
+    token = client.csrf_token("/cart")
+    db.session.commit()
+    begun: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        answer = client.post(f"/cart/add/{product_id}", data={"quantity": "1", "csrf_token": token})
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert answer.status_code == 303
+    assert "BEGIN IMMEDIATE" not in begun, begun

@@ -74,7 +74,8 @@ def _run_all(target, argument_sets, answers) -> list:
     results = [answers.get(timeout=300) for _ in processes]
     for process in processes:
         process.join(timeout=30)
-        assert process.exitcode == 0
+    errors = [text for status, text in results if status == 0]
+    assert [p.exitcode for p in processes] == [0] * len(processes), errors
     return results
 
 
