@@ -99,6 +99,8 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         audit,
         catalog,
+        grants,
+        ledger,
         main,
         media,
         notifications,
@@ -120,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         orders,
         payments,
+        ledger,
+        grants,
     ):
         domain.init_app(app)
 

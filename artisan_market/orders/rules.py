@@ -20,6 +20,7 @@ from artisan_market.accounts.models import Role, User
 from artisan_market.catalog import listings
 from artisan_market.catalog.models import ListingStatus, Product
 from artisan_market.extensions import db
+from artisan_market.ledger import services as ledger
 from artisan_market.orders.models import (
     DEFAULT_SHIPPING,
     CancelReason,
@@ -388,6 +389,7 @@ def deliver(part: OrderPart, *, by: User) -> bool:
         return False
     part.delivered_at = utcnow()
     _audit(by, part, "delivered", before)
+    ledger.book_sale(part)
     _follow_parts(part.order)
     return True
 
@@ -446,6 +448,7 @@ def record_cash(part: OrderPart, *, by: User) -> bool:
     from artisan_market.audit.services import record
 
     record(by, "order.cash_collected", "order_part", part.id, after={"amount": part.total})
+    ledger.book_cash(part, by=by)
     _cash_all_in(part.order)
     return True
 
