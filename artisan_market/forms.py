@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, validators
 from wtforms.validators import ValidationError
 
+from artisan_market import money
 from artisan_market.i18n import digits_to_ascii, format_number
 
 _KEEP = {"\t", "\n"}
@@ -119,4 +120,42 @@ class CountField(StringField):
                     min=format_number(self.minimum),
                     max=format_number(self.maximum),
                 )
+            )
+
+
+class AmountField(StringField):
+    """Pounds as typed (١٢٥٫٥٠, ١٢٥،٥٠, 125,50, 1,250 ج.م) → `piastres` (int); None when empty.
+
+    More decimals than the currency has, a sign, or text are refused with a message saying
+    how to write an amount; `maximum` (piastres) bounds what a typo can do.
+    """
+
+    piastres: int | None = None
+    refusal = None
+
+    def __init__(self, *args, maximum: int = 100_000_000, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(*args, **kwargs)
+        self.maximum = maximum
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.piastres, self.refusal = None, None
+        try:
+            self.piastres = money.parse(self.data)
+        except money.NotMoney as refused:
+            self.refusal = refused.message
+
+    def process_data(self, value):
+        super().process_data(None if value is None else money.amount_text(value))
+        self.piastres, self.refusal = value, None
+
+    def pre_validate(self, form):
+        if self.refusal is not None:
+            raise ValidationError(self.refusal)
+        if self.piastres is not None and self.piastres <= 0:
+            raise ValidationError(_l("Enter an amount above zero."))
+        if self.piastres is not None and self.piastres > self.maximum:
+            raise ValidationError(
+                _l("Write an amount up to %(max)s.", max=money.format_money(self.maximum))
             )

@@ -108,6 +108,42 @@ def _collect_cash(user: User, part: OrderPart) -> bool:
     return user.role in STAFF and _see_order_part(user, part)
 
 
+def _own_or_act_for(user: User, artisan: ArtisanProfile) -> bool:
+    if user.role is Role.ARTISAN:
+        return user.artisan_profile is not None and artisan.id == user.artisan_profile.id
+    return _act_for_artisan(user, artisan)
+
+
+def _see_grant(user: User, application) -> bool:
+    """Her own application; for staff, one of an artisan they stand for (as for listings)."""
+    return _own_or_act_for(user, application.artisan)
+
+
+def _decide_grant(user: User, application) -> bool:
+    """Approve, decline, pay instalments, write visit notes: whoever stands for her."""
+    return user.role in STAFF and _act_for_artisan(user, application.artisan)
+
+
+def _answer_instalment(user: User, instalment) -> bool:
+    """Only she says whether the money reached her."""
+    profile = user.artisan_profile if user.role is Role.ARTISAN else None
+    return profile is not None and instalment.application.artisan_id == profile.id
+
+
+def _run_programmes(user: User, _thing: None) -> bool:
+    return user.role in STAFF
+
+
+def _see_money(user: User, artisan: ArtisanProfile) -> bool:
+    """Her ledger: she, and whoever stands for her."""
+    return _own_or_act_for(user, artisan)
+
+
+def _pay_artisan(user: User, artisan: ArtisanProfile) -> bool:
+    """Payouts and corrections: staff who stand for her, never she herself."""
+    return user.role in STAFF and _act_for_artisan(user, artisan)
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "act_for_artisan": _act_for_artisan,
     "manage_listing": _manage_listing,
@@ -118,6 +154,12 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "see_order_part": _see_order_part,
     "fulfil_order_part": _fulfil_order_part,
     "collect_cash": _collect_cash,
+    "see_grant": _see_grant,
+    "decide_grant": _decide_grant,
+    "answer_instalment": _answer_instalment,
+    "run_programmes": _run_programmes,
+    "see_money": _see_money,
+    "pay_artisan": _pay_artisan,
 }
 
 

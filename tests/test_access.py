@@ -180,6 +180,85 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
     ),
     ("orders.shipping", "GET"): ("/admin/shipping", (LOGIN, 403, 403, 403, 403, 200)),
     ("orders.shipping", "POST"): ("/admin/shipping", (LOGIN, 403, 403, 403, 403, BAD)),
+    # Grants: "application" is hers, waiting; "award" is hers, approved, with an instalment
+    # sent; "programme" is open and she has not applied to it. Her coordinator is not the
+    # "coordinator" here: to that one, her grants and her money are not found.
+    ("grants.mine", "GET"): ("/studio/grants", (LOGIN, 403, 200, 200, 403, 403)),
+    ("grants.apply", "GET"): (
+        lambda o: f"/studio/grants/apply/{o['programme'].id}",
+        (LOGIN, 403, 200, 200, 403, 403),
+    ),
+    ("grants.apply", "POST"): (
+        lambda o: f"/studio/grants/apply/{o['programme'].id}",
+        (LOGIN, 403, BAD, BAD, 403, 403),
+    ),
+    ("grants.apply_for", "GET"): (
+        lambda o: f"/review/artisans/{o['profile'].id}/grants/apply/{o['programme'].id}",
+        (LOGIN, 403, 403, 403, 404, 200),
+    ),
+    ("grants.apply_for", "POST"): (
+        lambda o: f"/review/artisans/{o['profile'].id}/grants/apply/{o['programme'].id}",
+        (LOGIN, 403, 403, 403, 404, BAD),
+    ),
+    ("grants.confirm", "POST"): (
+        lambda o: f"/studio/grants/instalments/{o['instalment'].id}/confirm",
+        (LOGIN, 403, 303, 404, 403, 403),
+    ),
+    ("grants.dispute", "POST"): (
+        lambda o: f"/studio/grants/instalments/{o['instalment'].id}/dispute",
+        (LOGIN, 403, 303, 404, 403, 403),
+    ),
+    ("grants.report", "POST"): (
+        lambda o: f"/grants/applications/{o['award'].id}/report",
+        (LOGIN, 403, 303, 404, 404, 303),  # nothing written: back to the page, told why
+    ),
+    ("grants.programmes", "GET"): ("/review/grants", (LOGIN, 403, 403, 403, 200, 200)),
+    ("grants.new_programme", "GET"): ("/review/grants/new", (LOGIN, 403, 403, 403, 200, 200)),
+    ("grants.new_programme", "POST"): ("/review/grants/new", (LOGIN, 403, 403, 403, BAD, BAD)),
+    ("grants.edit_programme", "GET"): (
+        lambda o: f"/review/grants/{o['programme'].id}/edit",
+        (LOGIN, 403, 403, 403, 200, 200),
+    ),
+    ("grants.edit_programme", "POST"): (
+        lambda o: f"/review/grants/{o['programme'].id}/edit",
+        (LOGIN, 403, 403, 403, BAD, BAD),
+    ),
+    ("grants.programme", "GET"): (
+        lambda o: f"/review/grants/{o['programme'].id}",
+        (LOGIN, 403, 403, 403, 200, 200),
+    ),
+    ("grants.application", "GET"): (
+        lambda o: f"/review/grants/applications/{o['application'].id}",
+        (LOGIN, 403, 403, 403, 404, 200),
+    ),
+    ("grants.approve", "POST"): (
+        lambda o: f"/review/grants/applications/{o['application'].id}/approve",
+        (LOGIN, 403, 403, 403, 404, BAD),
+    ),
+    ("grants.decline", "POST"): (
+        lambda o: f"/review/grants/applications/{o['application'].id}/decline",
+        (LOGIN, 403, 403, 403, 404, BAD),
+    ),
+    ("grants.instalment", "POST"): (
+        lambda o: f"/review/grants/applications/{o['award'].id}/instalments",
+        (LOGIN, 403, 403, 403, 404, BAD),
+    ),
+    # Her money: she sees it; whoever stands for her pays her and corrects it.
+    ("ledger.mine", "GET"): ("/studio/money", (LOGIN, 403, 200, 200, 403, 403)),
+    ("ledger.artisan", "GET"): (
+        lambda o: f"/review/artisans/{o['profile'].id}/money",
+        (LOGIN, 403, 403, 403, 404, 200),
+    ),
+    ("ledger.payout", "POST"): (
+        lambda o: f"/review/artisans/{o['profile'].id}/payouts",
+        (LOGIN, 403, 403, 403, 404, BAD),
+    ),
+    ("ledger.reverse", "POST"): (
+        lambda o: f"/review/ledger/{o['entry'].id}/reverse",
+        (LOGIN, 403, 403, 403, 404, 303),  # no reason: back to her page, told why
+    ),
+    ("ledger.fee", "GET"): ("/admin/fee", (LOGIN, 403, 403, 403, 403, 200)),
+    ("ledger.fee", "POST"): ("/admin/fee", (LOGIN, 403, 403, 403, 403, BAD)),
     # Card payments are not set up in this app: no webhook to post to.
     ("payments.webhook", "POST"): ("/payments/stripe/webhook", (404,) * 6),
 }
@@ -215,6 +294,61 @@ def _order(product):
     return order
 
 
+def _grants(artisan, product):
+    """An open programme she has not applied to; one she applied to (waiting); one that
+    awarded her, with an instalment sent; and an entry in her ledger."""
+    from datetime import timedelta
+
+    from artisan_market.extensions import db
+    from artisan_market.grants import rules
+    from artisan_market.grants.models import FunderKind, Purpose
+    from artisan_market.ledger import services as ledger
+    from artisan_market.ledger.models import Account, EntryKind, PayMethod
+    from artisan_market.timeutil import today_in_egypt
+
+    today = today_in_egypt()
+    coordinator = artisan.artisan_profile.verified_by
+
+    def programme(name):
+        return rules.create_programme(
+            rules.ProgrammeTerms(
+                name,
+                name,
+                "جمعية",
+                FunderKind.MEMBER,
+                1_000_000,
+                500_000,
+                today - timedelta(days=1),
+                today + timedelta(days=9),
+                [],
+                [],
+            ),
+            by=coordinator,
+        )
+
+    profile = artisan.artisan_profile
+    open_one, waiting, awarding = programme("أ"), programme("ب"), programme("ج")
+    application = rules.apply(
+        waiting, profile, amount=100_000, purpose=Purpose.LOOM, plan="نول", by=artisan
+    )
+    award = rules.apply(
+        awarding, profile, amount=100_000, purpose=Purpose.KILN, plan="فرن", by=artisan
+    )
+    rules.approve(award, 100_000, by=coordinator)
+    instalment = rules.record_instalment(
+        award, 40_000, paid_on=today, method=PayMethod.CASH, by=coordinator
+    )
+    entry = ledger.book(profile.id, Account.EARNINGS, EntryKind.SALE, 5_000, "sale:test")
+    db.session.commit()
+    return {
+        "programme": open_one,
+        "application": application,
+        "award": award,
+        "instalment": instalment,
+        "entry": entry,
+    }
+
+
 @pytest.mark.parametrize(("route", "persona"), CASES)
 def test_access(client, make_user, make_artisan, make_product, route, persona):
     url, answers = MATRIX[route]
@@ -227,6 +361,8 @@ def test_access(client, make_user, make_artisan, make_product, route, persona):
     if route[0].startswith("orders."):
         objects["order"] = _order(make_product(artisan=artisan, status="live"))
         objects["part"] = objects["order"].parts[0]
+    if route[0].startswith(("grants.", "ledger.")):
+        objects.update(_grants(artisan, objects["product"]))
     if persona == "artisan":
         log_in(client, objects["artisan"])
     elif persona == "other_artisan":

@@ -29,6 +29,8 @@ from artisan_market.orders.models import OrderPart
 from artisan_market.rules import RuleError
 
 MAX_BASIS_POINTS = 5000  # the platform never takes more than half
+# What a coordinator may correct here: a sale, its fee, a payout.
+CORRECTABLE = frozenset({EntryKind.SALE, EntryKind.FEE, EntryKind.PAYOUT})
 
 
 class LedgerError(RuleError):
@@ -218,6 +220,17 @@ def account_total(artisan_id: int, account: Account) -> int:
     )
 
 
+def corrected_ids(artisan_id: int) -> set[int]:
+    """Her entries that a correction has reversed already."""
+    return set(
+        db.session.scalars(
+            sa.select(LedgerEntry.reverses_id).where(
+                LedgerEntry.artisan_id == artisan_id, LedgerEntry.reverses_id.is_not(None)
+            )
+        )
+    )
+
+
 def history(artisan_id: int) -> sa.Select:
     """Her entries, newest first (paginate it)."""
     return (
@@ -301,6 +314,10 @@ def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
         raise LedgerError(_l("Say why this entry is wrong."), field="reason")
     if entry.kind is EntryKind.REVERSAL:
         raise LedgerError(_l("A correction cannot itself be corrected; book the entry again."))
+    if entry.kind not in CORRECTABLE:
+        # Grant instalments and cash follow their own records (an instalment's row, the
+        # parcel's cash): an entry corrected alone would part from them.
+        raise LedgerError(_l("This entry is put right where it was made, not here."))
     _lock(entry.artisan_id)
     if _booked(f"reversal:{entry.id}"):
         raise LedgerError(_l("This entry was corrected already."))
@@ -324,6 +341,23 @@ def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
     )
     if reversal is None:
         raise LedgerError(_l("This entry was corrected already."))
+    if entry.kind is EntryKind.PAYOUT:
+        # A payout that did not happen passed no cash to her either.
+        cash = db.session.scalar(
+            sa.select(LedgerEntry).where(LedgerEntry.source == f"{entry.source}:cash")
+        )
+        if cash is not None:
+            book(
+                cash.artisan_id,
+                cash.account,
+                EntryKind.REVERSAL,
+                -cash.amount,
+                f"reversal:{cash.id}",
+                by=by,
+                currency=cash.currency,
+                reverses_id=cash.id,
+                note=reason,
+            )
     from artisan_market.audit.services import record
 
     record(
