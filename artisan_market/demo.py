@@ -1,5 +1,5 @@
-"""Demo data for `flask demo`: people in every role, listings in every status, and orders in
-every state, paid in cash on delivery and by card.
+"""Demo data for `flask demo`: people in every role, listings in every status, orders in
+every state, paid in cash on delivery and by card, and microgrants (`demo_grants`).
 
 Every demo photo is drawn here and then goes through the same pipeline as an upload. Every
 order is placed, paid and fulfilled through the order rules (stock, parts, payments,
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
+from artisan_market import demo_grants
 from artisan_market.accounts import services as accounts
 from artisan_market.accounts.models import Organisation, Role, User, VerificationStatus
 from artisan_market.accounts.phones import normalise_phone
@@ -181,6 +182,7 @@ def load() -> bool:
             users[phone], categories[slug], title, pounds * 100, status, seed, coordinator
         )
     _orders(users, products)
+    demo_grants.load(users, organisations)
     return True
 
 
@@ -503,6 +505,7 @@ def logins() -> list[str]:
         " /review/orders",
         "  (loading an empty database places orders in every state, cash on delivery and card;",
         "  a cart lives in a browser's session cookie, so no cart is loaded)",
+        "Grants: the artisans' at /studio/grants and /studio/money, staff's at /review/grants",
     ]
     return lines
 

@@ -121,6 +121,18 @@ class ReportForm(Form):
     photo = FileField(_l("A photo (optional)"), render_kw={"accept": "image/*"})
 
 
+class VisitForm(ReportForm):
+    text = TextAreaField(
+        _l("What did you see on the visit?"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Write a few words.")),
+            Length(max=1000, message=_SHORT),
+        ],
+        render_kw={"rows": 3},
+    )
+
+
 class ProgrammeForm(Form):
     name_ar = StringField(
         _l("Name in Arabic"),

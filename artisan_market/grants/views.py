@@ -22,6 +22,7 @@ from artisan_market.grants.forms import (
     InstalmentForm,
     ProgrammeForm,
     ReportForm,
+    VisitForm,
 )
 from artisan_market.grants.models import (
     Application,
@@ -85,6 +86,11 @@ def mine():
         .options(*_WITH_EVERYTHING)
         .order_by(Application.id.desc())
     ).all()
+    # What she can act on first: awards (instalments to confirm), then those waiting.
+    first = [ApplicationStatus.APPROVED, ApplicationStatus.SUBMITTED]
+    applications = sorted(
+        applications, key=lambda a: first.index(a.status) if a.status in first else len(first)
+    )
     applied = {a.programme_id for a in applications}
     programmes = [p for p in rules.open_programmes_for(profile) if p.id not in applied]
     return render_template(
@@ -387,7 +393,7 @@ def _application_page(application: Application, status: int = 200, **forms):
             method=PayMethod.CASH.value,
         ),
     )
-    forms.setdefault("report_form", ReportForm(formdata=None))
+    forms.setdefault("report_form", VisitForm(formdata=None))
     return render_template("grants/application.html", application=application, **forms), status
 
 

@@ -52,9 +52,9 @@ class EntryKind(enum.StrEnum):
 ENTRY_LABELS = {
     EntryKind.SALE: _l("Sale delivered"),
     EntryKind.FEE: _l("Platform fee"),
-    EntryKind.PAYOUT: _l("Paid to you"),
+    EntryKind.PAYOUT: _l("Payout"),
     EntryKind.CASH_COLLECTED: _l("Cash collected by the courier"),
-    EntryKind.CASH_PASSED: _l("Cash passed to you"),
+    EntryKind.CASH_PASSED: _l("Cash passed on with a payout"),
     EntryKind.INSTALMENT: _l("Grant instalment"),
     EntryKind.REVERSAL: _l("Correction"),
 }

@@ -14,7 +14,7 @@ from artisan_market.extensions import db
 from artisan_market.forms import show_rule_error
 from artisan_market.ledger import bp, services
 from artisan_market.ledger.forms import FeeForm, PayoutForm, ReverseForm
-from artisan_market.ledger.models import LedgerEntry, PayMethod
+from artisan_market.ledger.models import Account, LedgerEntry, PayMethod
 from artisan_market.paging import paginate
 from artisan_market.policy import load_or_404
 from artisan_market.security import roles_required, staff_required
@@ -24,11 +24,13 @@ from artisan_market.transactions import attempt
 PER_PAGE = 30
 
 
-def _history(profile: ArtisanProfile):
-    return paginate(
-        services.history(profile.id).options(joinedload(LedgerEntry.created_by)),
-        per_page=PER_PAGE,
-    )
+def _history(profile: ArtisanProfile, *, with_cash: bool = True):
+    """Her entries, newest first. Her own page leaves out the cash account: which cash the
+    coordinators hold is theirs to track; what she is owed already counts it."""
+    query = services.history(profile.id).options(joinedload(LedgerEntry.created_by))
+    if not with_cash:
+        query = query.where(LedgerEntry.account != Account.CASH)
+    return paginate(query, per_page=PER_PAGE)
 
 
 @bp.get("/studio/money")
@@ -43,7 +45,7 @@ def mine():
         "ledger/mine.html",
         profile=profile,
         balances=services.balances(profile.id),
-        page=_history(profile),
+        page=_history(profile, with_cash=False),
     )
 
 
