@@ -2,9 +2,9 @@
 
 Nothing of pygal's reaches the phone but shapes and words: its script (tooltips) and its
 <style> are taken out (the site's CSP allows neither inline script nor inline style), and
-the chart is styled by classes in static/css/app.css. On a right-to-left page the chart is
-mirrored by that stylesheet (bars grow from the right, names on the right) and each text
-turned back, so the Arabic reads as written.
+the chart is styled by classes in static/css/app.css. pygal draws left to right only: on a
+right-to-left page the shapes are mirrored here (bars grow from the right, names on the
+right of them) and the texts placed again, written right to left.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginIm
 
 WIDTH = 400  # user units: a phone's width, so 16-unit text stays readable when scaled down
 BAR = 40  # height of a bar and its gap
-FONT = 16
+FONT = 18
 
 _STYLE = Style(
     font_family="system-ui, sans-serif",
@@ -64,8 +64,6 @@ def bar_chart(
         show_x_labels=False,
         show_x_guides=False,
         show_y_guides=False,
-        # Room beside the longest bar for its value.
-        range=(0, max([value for _label, value in bars] + [1]) * 1.7),
         no_prefix=True,
         classes=["chart"] + (["chart-rtl"] if rtl else []),
     )
@@ -75,6 +73,11 @@ def bar_chart(
     root = chart.render_tree()
     _clean(root)
     _values_after_bars(root)
+    for text in root.iter("text"):  # names end at their x; values start at theirs
+        text.set("text-anchor", "start" if text.get("class") == "value" else "end")
+    root.set("direction", "rtl" if rtl else "ltr")
+    if rtl:
+        _mirror(root)
     root.attrib.pop("id", None)
     root.set("role", "img")
     root.set("aria-label", title)
@@ -100,13 +103,41 @@ def _clean(element: ET.Element) -> None:
 
 
 def _values_after_bars(root: ET.Element) -> None:
-    """Each printed value just past the end of its bar (pygal centres it on the end)."""
-    ends = [
-        float(rect.get("x", 0)) + float(rect.get("width", 0))
-        for rect in root.iter("rect")
-        if "rect" in rect.get("class", "").split()
-    ]
+    """Each printed value just past the end of its bar (pygal centres it on the end), the
+    bars shortened if need be so that the longest value still fits in the plot."""
+    plots = [g for g in root.iter("g") if "plot" in g.get("class", "").split()]
+    background = plots[0].find("rect") if plots else None
+    plot_width = float(background.get("width")) if background is not None else 0.0
+    bars = [rect for rect in root.iter("rect") if "rect" in rect.get("class", "").split()]
     values = [text for text in root.iter("text") if text.get("class") == "value"]
-    for text, end in zip(values, ends, strict=False):
-        text.set("x", f"{end + 6:.1f}")
-        text.set("text-anchor", "start")
+    # A bold digit or letter is about 0.62 of the font's size wide; 8 units to spare.
+    room = [(len(text.text or "") * FONT * 0.62) + 14 for text in values]
+    scale = 1.0
+    for rect, need in zip(bars, room, strict=False):
+        x, w = float(rect.get("x", 0)), float(rect.get("width", 0))
+        if w > 0 and x + w + need > plot_width:
+            scale = min(scale, max(plot_width - need - x, 1.0) / w)
+    for rect, text in zip(bars, values, strict=False):
+        width = float(rect.get("width", 0)) * scale
+        rect.set("width", f"{width:.1f}")
+        text.set("x", f"{float(rect.get('x', 0)) + width + 6:.1f}")
+
+
+def _mirror(root: ET.Element) -> None:
+    """Right to left: each plot area moved to the other side, and every bar and text in it
+    placed at its mirror image (x → plot width − x)."""
+    width = float(root.get("viewBox", "0 0 0 0").split()[2])
+    plots = [g for g in root.iter("g") if "plot" in g.get("class", "").split()]
+    backgrounds = [rect for plot in plots for rect in plot.findall("rect")]
+    plot_width = float(backgrounds[0].get("width")) if backgrounds else width
+    for plot in plots:
+        move = plot.get("transform", "translate(0, 0)")
+        tx, ty = (float(n) for n in move[move.index("(") + 1 : -1].replace(",", " ").split())
+        inner = plot.find("rect")
+        plot.set("transform", f"translate({width - tx - plot_width:.1f}, {ty:.1f})")
+        for element in plot.iter():
+            if element.tag == "rect" and element is not inner:
+                x, w = float(element.get("x", 0)), float(element.get("width", 0))
+                element.set("x", f"{plot_width - x - w:.1f}")
+            elif element.tag == "text":
+                element.set("x", f"{plot_width - float(element.get('x', 0)):.1f}")

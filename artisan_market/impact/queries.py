@@ -363,7 +363,23 @@ def protect(awards: Sequence[Award], smallest: int = SMALLEST_GROUP) -> dict[str
         for group in group_by(awards, lambda a, d=d: getattr(a, d)):
             if group.women >= smallest:
                 shown[d].add(group.key)
-    # Then the cells: while one has fewer than `smallest` women, merge one more group into
+    # Then the cells (`_merge_small_cells`). A greedy merge can end with little shown (every
+    # governorate's cell split by programme, say): it is also tried with one whole view
+    # given up first, and the outcome that shows the most groups is kept.
+    outcomes = [_merge_small_cells(awards, shown, smallest)]
+    for d in DIMENSIONS:
+        outcomes.append(_merge_small_cells(awards, {**shown, d: set()}, smallest))
+    shown = max(outcomes, key=lambda kept: sum(len(keys) for keys in kept.values()))
+    return {d: {getattr(a, d): _label(a, d, shown) for a in awards} for d in DIMENSIONS}
+
+
+def _merge_small_cells(
+    awards: Sequence[Award], shown: dict[str, set], smallest: int
+) -> dict[str, set]:
+    """`shown` with groups merged into "other" until every non-empty cell of the cross-table
+    has at least `smallest` women."""
+    shown = dict(shown)
+    # While a cell has fewer than `smallest` women, merge one more group into
     # "other": one of the cell's own groups, or (where the cell is "other" already) the
     # smallest group still shown in that dimension; of these, the one that leaves the fewest
     # women in cells too small, then the smallest. One group fewer each time: it ends, at
@@ -386,7 +402,7 @@ def protect(awards: Sequence[Award], smallest: int = SMALLEST_GROUP) -> dict[str
 
         d, key = min(candidates, key=cost)
         shown[d] = shown[d] - {key}
-    return {d: {getattr(a, d): _label(a, d, shown) for a in awards} for d in DIMENSIONS}
+    return shown
 
 
 def _label(award: Award, d: str, shown: dict[str, set]) -> Hashable:

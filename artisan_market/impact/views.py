@@ -6,6 +6,8 @@ for coordinators and admins, who see each grantee by name.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Response, abort
 from flask_babel import gettext as _
 from flask_babel import to_user_timezone
@@ -81,6 +83,8 @@ def public():
         figures=figures,
         views=views,
         smallest=queries.SMALLEST_GROUP,
+        # The figures stop at the start of this month: the last day they cover.
+        last_day=figures.until - timedelta(seconds=1) if figures else None,
         locale=current_locale(),
     )
 
