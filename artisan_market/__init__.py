@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
         audit,
         catalog,
         grants,
+        impact,
         ledger,
         main,
         media,
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         payments,
         ledger,
         grants,
+        impact,
     ):
         domain.init_app(app)
 

@@ -259,6 +259,18 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
     ),
     ("ledger.fee", "GET"): ("/admin/fee", (LOGIN, 403, 403, 403, 403, 200)),
     ("ledger.fee", "POST"): ("/admin/fee", (LOGIN, 403, 403, 403, 403, BAD)),
+    # Impact: the public page for everyone; the programmes' figures (with names) and their
+    # CSV for staff only. "programme" has no grantee yet.
+    ("impact.public", "GET"): ("/impact", (200,) * 6),
+    ("impact.programmes", "GET"): ("/impact/programmes", (LOGIN, 403, 403, 403, 200, 200)),
+    ("impact.programme", "GET"): (
+        lambda o: f"/impact/programmes/{o['programme'].id}",
+        (LOGIN, 403, 403, 403, 200, 200),
+    ),
+    ("impact.programme_csv", "GET"): (
+        lambda o: f"/impact/programmes/{o['programme'].id}.csv",
+        (LOGIN, 403, 403, 403, 200, 200),
+    ),
     # Card payments are not set up in this app: no webhook to post to.
     ("payments.webhook", "POST"): ("/payments/stripe/webhook", (404,) * 6),
 }
@@ -349,6 +361,30 @@ def _grants(artisan, product):
     }
 
 
+def _programme(coordinator):
+    from datetime import date
+
+    from artisan_market.extensions import db
+    from artisan_market.grants import rules
+    from artisan_market.grants.models import FunderKind
+
+    terms = rules.ProgrammeTerms(
+        "منحة الأنوال",
+        "Looms grant",
+        "Fund",
+        FunderKind.DONOR,
+        1_000_000,
+        100_000,
+        date(2025, 1, 1),
+        date(2030, 1, 1),
+        [],
+        [],
+    )
+    programme = rules.create_programme(terms, by=coordinator)
+    db.session.commit()
+    return programme
+
+
 @pytest.mark.parametrize(("route", "persona"), CASES)
 def test_access(client, make_user, make_artisan, make_product, route, persona):
     url, answers = MATRIX[route]
@@ -363,6 +399,8 @@ def test_access(client, make_user, make_artisan, make_product, route, persona):
         objects["part"] = objects["order"].parts[0]
     if route[0].startswith(("grants.", "ledger.")):
         objects.update(_grants(artisan, objects["product"]))
+    if route[0].startswith("impact."):
+        objects["programme"] = _programme(make_user("coordinator"))
     if persona == "artisan":
         log_in(client, objects["artisan"])
     elif persona == "other_artisan":

@@ -6,8 +6,6 @@ change it describes is committed. It never commits.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -21,6 +19,8 @@ from artisan_market.audit.models import AuditEvent
 from artisan_market.extensions import db
 from artisan_market.i18n import format_moment, format_number
 from artisan_market.money import format_money
+from artisan_market.spreadsheets import cell as _cell
+from artisan_market.spreadsheets import csv_bytes
 
 ACTION_LABELS = {
     "artisan.verified": _l("Artisan verified"),
@@ -49,10 +49,6 @@ SUBJECT_LABELS = {
 }
 
 CSV_COLUMNS = ("time", "actor", "action", "subject", "before", "after")
-BOM = "\ufeff"
-# A cell starting with one of these is a formula to Excel (CSV injection): an artisan's name
-# like "=HYPERLINK(…)" must stay text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain_json(values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -202,10 +198,6 @@ def changes(event: AuditEvent, names: dict[str, dict] | None = None) -> list[tup
     return rows
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _json_cell(values: dict | None) -> str:
     return "" if values is None else _cell(json.dumps(values, ensure_ascii=False, sort_keys=True))
 
@@ -226,7 +218,4 @@ def csv_rows(events: Iterable[AuditEvent]) -> Iterator[list[str]]:
 
 def csv_export(events: Iterable[AuditEvent]) -> bytes:
     """The CSV export: UTF-8 with a byte-order mark, so Excel reads the Arabic right."""
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    csv.writer(buffer, lineterminator="\r\n").writerows(csv_rows(events))
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(csv_rows(events))

@@ -214,7 +214,8 @@ def robots():
 
 @bp.get("/sitemap.xml")
 def sitemap():
-    """Products, artisans and categories, in both languages (hreflang alternates)."""
+    """Products, artisans, categories and the impact page, in both languages (hreflang
+    alternates)."""
     products = db.session.execute(
         sa.select(Product.id, Product.title, Product.updated_at)
         .where(
@@ -229,7 +230,10 @@ def sitemap():
         .where(ArtisanProfile.verification == VerificationStatus.VERIFIED)
         .order_by(ArtisanProfile.id)
     ).all()
-    urls = [(url_for("catalog.shop", _external=True), None)]
+    urls = [
+        (url_for("catalog.shop", _external=True), None),
+        (url_for("impact.public", _external=True), None),
+    ]
     urls += [
         (url_for("catalog.shop", category=c.slug, _external=True), None) for c in _categories()
     ]
