@@ -30,12 +30,13 @@ from artisan_market.grants.models import (
     Programme,
     Purpose,
 )
+from artisan_market.i18n import digits_to_ascii
 from artisan_market.ledger import services as ledger
 from artisan_market.ledger.models import PayMethod
 from artisan_market.media.services import prepare_photo
 from artisan_market.orders import rules as orders
 from artisan_market.orders.models import OrderPart
-from artisan_market.timeutil import today_in_egypt
+from artisan_market.timeutil import today_in_egypt, utcnow
 from tests.browser.conftest import PHONE_SCREEN, SCREENSHOTS
 from tests.browser.test_order_journey import AXE, PASSWORD, _real_errors, log_in
 from tests.conftest import small_jpeg
@@ -94,16 +95,57 @@ def _seed(live_app, key: str) -> SimpleNamespace:
             ),
             by=coordinator,
         )
+        _other_grantees(programme, coordinator, organisation, prefix)
         db.session.commit()
         seeded = SimpleNamespace(
             coordinator=f"{prefix}0",
             artisan=f"{prefix}1",
             profile=profile.id,
+            display_name=profile.display_name,
             programme=programme.id,
             name=programme.name_ar,
         )
     SEEDED[key] = seeded
     return seeded
+
+
+def _other_grantees(programme, coordinator, organisation, prefix: str) -> None:
+    """Five other women with an award, so the public page has figures to show at all."""
+    for n in range(2, 7):
+        user = services.register_artisan(
+            name=f"حرفية {n}",
+            phone=f"+2{prefix}{n}",
+            email=None,
+            password=None,
+            details=services.ArtisanDetails(
+                display_name=f"حرفية {n}",
+                governorate="ASN",
+                village="دراو",
+                craft="basketry",
+                story="",
+            ),
+        )
+        services.verify_artisan(
+            user.artisan_profile, coordinator=coordinator, organisation=organisation
+        )
+        application = rules.apply(
+            programme,
+            user.artisan_profile,
+            amount=100_000,
+            purpose=Purpose.MATERIALS,
+            plan="خامات",
+            by=user,
+        )
+        rules.approve(application, 100_000, by=coordinator)
+
+
+def _public_totals(page) -> tuple[int, int]:
+    """Women and pounds paid out, as /impact shows them (in the page's digits)."""
+    page.goto("/impact")
+    figures = page.locator("main .impact-totals dd")
+    women = int(digits_to_ascii(figures.nth(0).inner_text()).replace(",", ""))
+    paid = re.sub(r"[^\d]", "", digits_to_ascii(figures.nth(2).inner_text()))
+    return women, int(paid)
 
 
 def _delivered_sale(live_app, profile_id: int, price: int = 45_000) -> None:
@@ -142,8 +184,16 @@ def _submit(page, form: str) -> None:
     page.click(f"{form} button[type=submit]")
 
 
-def test_a_grant_from_application_to_her_money(new_page, shot, live_app, js):
+def test_a_grant_from_application_to_her_money(new_page, shot, live_app, js, monkeypatch):
     people = _seed(live_app, "js" if js else "nojs")
+    # The public figures stop at the start of this month (no figure moves by one woman from
+    # one day to the next): look at the page as it will be next month.
+    from artisan_market.impact import views as impact
+
+    next_month = utcnow() + timedelta(days=32)
+    monkeypatch.setattr(impact, "utcnow", lambda: next_month)
+    public = new_page()
+    women_before, paid_before = _public_totals(public)
 
     # She applies from her phone, in Arabic, typing Arabic-Indic digits.
     her = new_page()
@@ -166,7 +216,7 @@ def test_a_grant_from_application_to_her_money(new_page, shot, live_app, js):
     staff = new_page()
     log_in(staff, people.coordinator)
     staff.goto(f"/review/grants/{people.programme}")
-    staff.click("main .order-list a")
+    staff.click(f"main .order-list a:has-text('{people.display_name}')")
     staff.fill("#amount", "٣٠٠٠")
     _submit(staff, "form[action$='/approve']")
     expect(staff.locator("main")).to_contain_text("٣٬٠٠٠")
@@ -220,6 +270,10 @@ def test_a_grant_from_application_to_her_money(new_page, shot, live_app, js):
             )
             == 1
         )
+    # The public page counts her, and the money that reached her.
+    women_after, paid_after = _public_totals(public)
+    assert (women_after, paid_after) == (women_before + 1, paid_before + 1_500)
+    shot(public, "10-impact")
     assert _real_errors(her) == [] and _real_errors(staff) == []
 
 
