@@ -37,6 +37,20 @@ ACTION_LABELS = {
     "order.cancelled": _l("Order part cancelled on her behalf"),
     "order.cash_collected": _l("Cash on delivery collected"),
     "shipping.fees_changed": _l("Shipping fees changed"),
+    "grant.programme_created": _l("Grant programme set up"),
+    "grant.programme_changed": _l("Grant programme changed"),
+    "grant.applied": _l("Grant applied for"),
+    "grant.applied_on_behalf": _l("Grant applied for on her behalf"),
+    "grant.approved": _l("Grant approved"),
+    "grant.declined": _l("Grant declined"),
+    "grant.withdrawn": _l("Grant application withdrawn"),
+    "grant.instalment": _l("Grant instalment given"),
+    "grant.instalment_confirmed": _l("Grant instalment confirmed by her"),
+    "grant.instalment_disputed": _l("Grant instalment disputed by her"),
+    "ledger.sale": _l("Sale booked to her earnings"),
+    "ledger.payout": _l("Payout recorded"),
+    "ledger.reversed": _l("Ledger entry corrected"),
+    "ledger.fee_changed": _l("Platform fee changed"),
 }
 
 SUBJECT_LABELS = {
@@ -46,6 +60,10 @@ SUBJECT_LABELS = {
     "user": _l("Account"),
     "order_part": _l("Order part"),
     "shipping": _l("Shipping fees"),
+    "programme": _l("Grant programme"),
+    "grant_application": _l("Grant application"),
+    "grant_instalment": _l("Grant instalment"),
+    "platform_fee": _l("Platform fee"),
 }
 
 CSV_COLUMNS = ("time", "actor", "action", "subject", "before", "after")

@@ -136,19 +136,22 @@ def fee_on(amount: int, basis_points: int) -> int:
 # --- what orders book ------------------------------------------------------------------------
 
 
-def book_sale(part: OrderPart) -> None:
+def book_sale(part: OrderPart, *, by: User | None = None) -> None:
     """A delivered parcel: her pieces are earned, less the platform's fee in force now.
     Shipping is the courier's, not hers. Booked once however often delivery is reported."""
     currency = part.order.currency
-    book(
+    sale = book(
         part.artisan_id,
         Account.EARNINGS,
         EntryKind.SALE,
         part.items_total,
         f"sale:part:{part.id}",
+        by=by,
         currency=currency,
         order_part_id=part.id,
     )
+    if sale is None:
+        return
     fee = fee_on(part.items_total, fee_basis_points())
     if fee:
         book(
@@ -157,9 +160,19 @@ def book_sale(part: OrderPart) -> None:
             EntryKind.FEE,
             -fee,
             f"fee:part:{part.id}",
+            by=by,
             currency=currency,
             order_part_id=part.id,
         )
+    from artisan_market.audit.services import record
+
+    record(
+        by,
+        "ledger.sale",
+        "artisan",
+        part.artisan_id,
+        after={"order_part": part.id, "amount": part.items_total, "fee": fee},
+    )
 
 
 def book_cash(part: OrderPart, *, by: User) -> None:

@@ -389,7 +389,7 @@ def deliver(part: OrderPart, *, by: User) -> bool:
         return False
     part.delivered_at = utcnow()
     _audit(by, part, "delivered", before)
-    ledger.book_sale(part)
+    ledger.book_sale(part, by=by)
     _follow_parts(part.order)
     return True
 

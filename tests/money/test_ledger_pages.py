@@ -97,6 +97,14 @@ def test_a_delivered_parcel_is_earned_and_paid_out_never_above_owed(
     assert again.status_code == 303
     assert ledger.balances(profile.id).owed == 78_000  # not twice
 
+    # Every movement of her money left an audit entry, whoever made it.
+    from artisan_market.audit.models import AuditEvent
+
+    actions = list(db.session.scalars(sa.select(AuditEvent.action)))
+    for action in ("ledger.fee_changed", "ledger.sale", "order.cash_collected", "ledger.payout"):
+        assert action in actions, action
+    assert actions.count("ledger.reversed") == 1
+
     total = db.session.scalar(
         sa.select(sa.func.sum(LedgerEntry.amount)).where(
             LedgerEntry.artisan_id == profile.id, LedgerEntry.account == "earnings"
