@@ -321,7 +321,9 @@ def pay_out(
 
 def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
     """Put a mistaken entry right: the same amount, the other sign, once. A correction that
-    would leave her owed less than nothing is refused (pay-outs already made stand)."""
+    would leave an account below nothing is refused (pay-outs already made stand): her
+    earnings paid out already, or her buyers' cash passed to her already, which the
+    coalition would otherwise show as holding less than nothing for her."""
     reason = reason.strip()
     if not reason:
         raise LedgerError(_l("Say why this entry is wrong."), field="reason")
@@ -334,9 +336,9 @@ def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
     _lock(entry.artisan_id)
     if _booked(f"reversal:{entry.id}"):
         raise LedgerError(_l("This entry was corrected already."))
-    if entry.account is Account.EARNINGS and entry.amount > 0:
-        owed = account_total(entry.artisan_id, Account.EARNINGS)
-        if owed - entry.amount < 0:
+    if entry.amount > 0:
+        left = account_total(entry.artisan_id, entry.account)
+        if left - entry.amount < 0:
             raise LedgerError(
                 _l("She has been paid this already: correcting it would leave her owing.")
             )
