@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 
 from artisan_market.egypt import CRAFTS, GOVERNORATES
 from artisan_market.forms import AmountField, Form, Length, strip
-from artisan_market.grants.models import PURPOSE_LABELS, FunderKind, Purpose
+from artisan_market.grants.models import MAX_BUDGET, PURPOSE_LABELS, FunderKind, Purpose
 from artisan_market.ledger.models import METHOD_LABELS, PayMethod
 
 _SHORT = _l("Keep it under %(max)s characters.")
@@ -162,7 +162,7 @@ class ProgrammeForm(Form):
     )
     budget = AmountField(
         _l("Budget"),
-        maximum=10_000_000_000,
+        maximum=MAX_BUDGET,
         validators=[InputRequired(message=_l("Write the budget."))],
     )
     largest_award = AmountField(

@@ -24,6 +24,9 @@ from artisan_market.extensions import db, enum_column
 from artisan_market.ledger.models import PayMethod
 from artisan_market.timeutil import UTCDateTime, utcnow
 
+# A programme's budget at most (20 million pounds): amounts are 32-bit integers of piastres.
+MAX_BUDGET = 2_000_000_000
+
 
 class FunderKind(enum.StrEnum):
     MEMBER = "member"  # a coalition member organisation

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from artisan_market.accounts.models import ArtisanProfile, Role, User
 from artisan_market.extensions import db
 from artisan_market.grants.models import (
+    MAX_BUDGET,
     Application,
     ApplicationStatus,
     FunderKind,
@@ -127,6 +128,11 @@ def _check_terms(terms: ProgrammeTerms, awarded: int = 0) -> None:
         raise GrantError(_l("The closing date is before the opening date."), field="closes_on")
     if terms.budget <= 0:
         raise GrantError(_l("Enter a budget above zero."), field="budget")
+    if terms.budget > MAX_BUDGET:
+        raise GrantError(
+            _l("Write an amount up to %(max)s.", max=format_money(MAX_BUDGET, terms.currency)),
+            field="budget",
+        )
     if terms.largest_award <= 0:
         raise GrantError(_l("Enter an amount above zero."), field="largest_award")
     if terms.largest_award > terms.budget:

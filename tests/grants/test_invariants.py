@@ -451,6 +451,7 @@ class Money(RuleBasedStateMachine):
         if (
             not reason.strip()
             or entry.kind is EntryKind.REVERSAL
+            or entry.kind not in ledger.CORRECTABLE
             or source in self.entries
             or (entry.amount > 0 and self.total(entry.artisan_id, entry.account) < entry.amount)
         ):
@@ -467,6 +468,18 @@ class Money(RuleBasedStateMachine):
             -entry.amount,
             entry.order_part_id,
         )
+        if entry.kind is EntryKind.PAYOUT and f"{entry.source}:cash" in self.entries:
+            # A payout that did not happen passed no cash to her either.
+            cash = db.session.scalar(
+                sa.select(LedgerEntry).where(LedgerEntry.source == f"{entry.source}:cash")
+            )
+            self.book(
+                f"reversal:{cash.id}",
+                cash.artisan_id,
+                Account.CASH,
+                EntryKind.REVERSAL,
+                -cash.amount,
+            )
 
     @rule(basis_points=st.one_of(st.integers(-20, 5_020), st.sampled_from([0, 5_000, 5_001, -1])))
     def change_fee(self, basis_points: int) -> None:

@@ -176,9 +176,26 @@ def test_bad_amounts_get_the_form_back_with_what_she_typed(
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
 
 
-def test_upside_down_dates_are_refused(client, as_user, coordinator):
+def test_upside_down_dates_and_a_budget_too_big_are_refused(client, as_user, coordinator):
     as_user(coordinator)
     page = client.get("/review/grants/new").get_data(as_text=True)
+    too_big = client.submit(
+        "/review/grants/new",
+        {
+            "name_ar": "منح كبيرة",
+            "name_en": "Big grants",
+            "funder": "جمعية",
+            "funder_kind": "member",
+            "budget": "٣٠٬٠٠٠٬٠٠٠",
+            "largest_award": "٢٠٠٠",
+            "opens_on": "2026-12-01",
+            "closes_on": "2026-12-31",
+            "once": once_key(page),
+        },
+        page="/review/grants/new",
+    )
+    assert too_big.status_code == 422
+    assert 'value="٣٠٬٠٠٠٬٠٠٠"' in too_big.get_data(as_text=True)
     response = client.submit(
         "/review/grants/new",
         {
