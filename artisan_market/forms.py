@@ -127,16 +127,19 @@ class AmountField(StringField):
     """Pounds as typed (١٢٥٫٥٠, ١٢٥،٥٠, 125,50, 1,250 ج.م) → `piastres` (int); None when empty.
 
     More decimals than the currency has, a sign, or text are refused with a message saying
-    how to write an amount; `maximum` (piastres) bounds what a typo can do.
+    how to write an amount. `minimum` and `maximum` (piastres) bound it; `range_message`
+    (with %(min)s and %(max)s) says so, or the default messages do.
     """
 
     piastres: int | None = None
     refusal = None
 
-    def __init__(self, *args, maximum: int = 100_000_000, **kwargs):
+    def __init__(
+        self, *args, minimum: int = 1, maximum: int = 100_000_000, range_message=None, **kwargs
+    ):
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(*args, **kwargs)
-        self.maximum = maximum
+        self.minimum, self.maximum, self.range_message = minimum, maximum, range_message
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
@@ -153,9 +156,18 @@ class AmountField(StringField):
     def pre_validate(self, form):
         if self.refusal is not None:
             raise ValidationError(self.refusal)
-        if self.piastres is not None and self.piastres <= 0:
-            raise ValidationError(_l("Enter an amount above zero."))
-        if self.piastres is not None and self.piastres > self.maximum:
+        if self.piastres is None or self.minimum <= self.piastres <= self.maximum:
+            return
+        if self.range_message is not None:
             raise ValidationError(
-                _l("Write an amount up to %(max)s.", max=money.format_money(self.maximum))
+                str(self.range_message)
+                % {
+                    "min": money.format_money(self.minimum),
+                    "max": money.format_money(self.maximum),
+                }
             )
+        if self.piastres < self.minimum:
+            raise ValidationError(_l("Enter an amount above zero."))
+        raise ValidationError(
+            _l("Write an amount up to %(max)s.", max=money.format_money(self.maximum))
+        )

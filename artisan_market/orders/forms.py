@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from artisan_market import money
 from artisan_market.accounts.forms import email_field, phone_field
 from artisan_market.egypt import GOVERNORATES
-from artisan_market.forms import CountField, Form, Length, strip
+from artisan_market.forms import AmountField, CountField, Form, Length, strip
 from artisan_market.orders.models import CANCEL_LABELS, MAX_QUANTITY, CancelReason
 
 
@@ -124,30 +123,15 @@ class CancelForm(Form):
 MAX_SHIPPING_FEE = 100_000  # 1,000 EGP for one parcel: more is a typo
 
 
-class FeeField(StringField):
-    """A fee in pounds as typed (٦٠ or 60,50); `piastres` is the int, None when empty."""
-
-    piastres: int | None = None
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.piastres, self.refusal = None, None
-        try:
-            self.piastres = money.parse(self.data)
-        except money.NotMoney as refused:
-            self.refusal = refused.message
-
-    def process_data(self, value):
-        super().process_data(None if value is None else money.amount_text(value))
-        self.piastres, self.refusal = value, None
-
-    def pre_validate(self, form):
-        if self.refusal is not None:
-            raise ValidationError(self.refusal)
-        if self.piastres is not None and not 0 <= self.piastres <= MAX_SHIPPING_FEE:
-            raise ValidationError(
-                _l("Write a fee up to %(max)s.", max=money.format_money(MAX_SHIPPING_FEE))
-            )
+def FeeField(label, **kwargs) -> AmountField:
+    """A shipping fee in pounds as typed (٦٠ or 60,50): 0 (free) up to MAX_SHIPPING_FEE."""
+    return AmountField(
+        label,
+        minimum=0,
+        maximum=MAX_SHIPPING_FEE,
+        range_message=_l("Write a fee up to %(max)s."),
+        **kwargs,
+    )
 
 
 class _ShippingForm(Form):
@@ -156,7 +140,7 @@ class _ShippingForm(Form):
         validators=[InputRequired(message=_l("Write the fee for all governorates."))],
     )
 
-    def by_governorate(self) -> list[tuple[str, FeeField]]:
+    def by_governorate(self) -> list[tuple[str, AmountField]]:
         return [(code, self[f"fee_{code}"]) for code in GOVERNORATES]
 
     def rates(self) -> dict[str, int | None]:

@@ -6,43 +6,25 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
 
-from artisan_market import money
 from artisan_market.catalog.models import (
     MAX_DAYS_TO_MAKE,
     MAX_PRICE,
     MAX_STOCK,
     MIN_PRICE,
 )
-from artisan_market.forms import CountField, Form, Length, strip
+from artisan_market.forms import AmountField, CountField, Form, Length, strip
 
 
-class PriceField(StringField):
-    """Pounds as typed (١٢٥٫٥٠, ١٢٥،٥٠, 125,50, 1,250) → `piastres` (int); None when empty."""
-
-    piastres: int | None = None
-    refusal = None
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.piastres, self.refusal = None, None
-        try:
-            self.piastres = money.parse(self.data)
-        except money.NotMoney as refused:
-            self.refusal = refused.message
-
-    def pre_validate(self, form):
-        if self.refusal is not None:
-            raise ValidationError(self.refusal)
-        if self.piastres is not None and not MIN_PRICE <= self.piastres <= MAX_PRICE:
-            raise ValidationError(
-                _l(
-                    "The price must be between %(min)s and %(max)s.",
-                    min=money.format_money(MIN_PRICE),
-                    max=money.format_money(MAX_PRICE),
-                )
-            )
+def PriceField(label, **kwargs) -> AmountField:
+    """A price between MIN_PRICE and MAX_PRICE, in any digits and marks."""
+    return AmountField(
+        label,
+        minimum=MIN_PRICE,
+        maximum=MAX_PRICE,
+        range_message=_l("The price must be between %(min)s and %(max)s."),
+        **kwargs,
+    )
 
 
 class PhotosForm(Form):
