@@ -1,5 +1,6 @@
 """Demo microgrants for `flask demo`: three programmes, applications in every state, awards,
-instalments (one disputed, one not answered for a week), reports and a payout.
+instalments (one disputed, one not answered for a week, one cancelled as a mistake), reports
+and a payout.
 
 Everything goes through the grant and ledger rules (budgets, counters, ledger entries and
 audit entries are real); then the times of applications, decisions and instalments are moved
@@ -135,6 +136,16 @@ def load(users: dict[str, User], organisations: dict[str, Organisation]) -> None
         reference="IP-7781",
         by=coordinator,
     )
+    # The same instalment typed in twice: the second is cancelled, with the reason.
+    twice = rules.record_instalment(
+        threads,
+        500 * POUND,
+        paid_on=today - timedelta(days=8),
+        method=PayMethod.INSTAPAY,
+        reference="IP-7781",
+        by=coordinator,
+    )
+    rules.cancel_instalment(twice, "سُجلت مرتين: هي نفس دفعة IP-7781.", by=coordinator)
     # Fatima: materials, declined with a reason she reads.
     declined = rules.apply(
         materials,

@@ -239,6 +239,10 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
         lambda o: f"/review/grants/applications/{o['application'].id}/decline",
         (LOGIN, 403, 403, 403, 404, BAD),
     ),
+    ("grants.cancel_instalment", "POST"): (
+        lambda o: f"/review/grants/instalments/{o['instalment'].id}/cancel",
+        (LOGIN, 403, 403, 403, 404, 303),  # no reason: back to the page, told why
+    ),
     ("grants.instalment", "POST"): (
         lambda o: f"/review/grants/applications/{o['award'].id}/instalments",
         (LOGIN, 403, 403, 403, 404, BAD),

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "grant.instalment": _l("Grant instalment given"),
     "grant.instalment_confirmed": _l("Grant instalment confirmed by her"),
     "grant.instalment_disputed": _l("Grant instalment disputed by her"),
+    "grant.instalment_cancelled": _l("Grant instalment cancelled as a mistake"),
     "ledger.sale": _l("Sale booked to her earnings"),
     "ledger.payout": _l("Payout recorded"),
     "ledger.reversed": _l("Ledger entry corrected"),

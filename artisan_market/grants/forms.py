@@ -108,6 +108,18 @@ class DisputeForm(Form):
     )
 
 
+class CancelInstalmentForm(Form):
+    reason = TextAreaField(
+        _l("What was the mistake?"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Say why this instalment is a mistake.")),
+            Length(max=300, message=_SHORT),
+        ],
+        render_kw={"rows": 2},
+    )
+
+
 class ReportForm(Form):
     text = TextAreaField(
         _l("How is it going?"),

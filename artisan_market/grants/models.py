@@ -87,6 +87,7 @@ class InstalmentStatus(enum.StrEnum):
     SENT = "sent"  # recorded by a coordinator; she has not answered yet
     CONFIRMED = "confirmed"  # she says she received it
     DISPUTED = "disputed"  # she says she did not
+    CANCELLED = "cancelled"  # recorded by mistake: taken off the award, its entry reversed
 
     @property
     def label(self) -> str:
@@ -97,6 +98,7 @@ INSTALMENT_LABELS = {
     InstalmentStatus.SENT: _l("Waiting for her answer"),
     InstalmentStatus.CONFIRMED: _l("Received"),
     InstalmentStatus.DISPUTED: _l("Not received, she says"),
+    InstalmentStatus.CANCELLED: _l("Cancelled: recorded by mistake"),
 }
 
 
@@ -186,7 +188,8 @@ class Application(db.Model):
     )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decline_reason: Mapped[str] = mapped_column(sa.String(500), default="")
-    # The sum of its instalments: raised only by a conditional UPDATE that keeps it ≤ award.
+    # The sum of its instalments (not those cancelled): raised only by a conditional UPDATE
+    # that keeps it ≤ award.
     disbursed: Mapped[int] = mapped_column(default=0)
 
     programme: Mapped[Programme] = relationship(back_populates="applications")
@@ -236,6 +239,8 @@ class Instalment(db.Model):
     )
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dispute_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

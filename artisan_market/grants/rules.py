@@ -30,7 +30,7 @@ from artisan_market.grants.models import (
     ReportKind,
 )
 from artisan_market.ledger import services as ledger
-from artisan_market.ledger.models import Account, EntryKind, PayMethod
+from artisan_market.ledger.models import Account, EntryKind, LedgerEntry, PayMethod
 from artisan_market.money import format_money
 from artisan_market.rules import RuleError
 from artisan_market.states import Move, MoveRefused, StateMachine
@@ -67,6 +67,15 @@ INSTALMENT_STATES = StateMachine(
             INS.DISPUTED,
             frozenset({Role.ARTISAN.value}),
             frozenset({INS.DISPUTED}),
+        ),
+        # Recorded by mistake (a wrong amount, twice, the wrong woman): staff take it back
+        # while she has not said she received it.
+        Move(
+            "cancel",
+            frozenset({INS.SENT, INS.DISPUTED}),
+            INS.CANCELLED,
+            _STAFF,
+            frozenset({INS.CANCELLED}),
         ),
     ]
 )
@@ -419,6 +428,63 @@ def dispute(instalment: Instalment, note: str, *, by: User) -> bool:
     instalment.answered_at = utcnow()
     instalment.dispute_note = note.strip()[:500]
     _audit(by, "grant.instalment_disputed", "grant_instalment", instalment.id, note=note)
+    return True
+
+
+def cancel_instalment(instalment: Instalment, reason: str, *, by: User) -> bool:
+    """An instalment recorded by mistake: taken off the award (its `disbursed`), its ledger
+    entry reversed, the row kept with the reason. Not once she confirmed she received it.
+    False if it was cancelled already."""
+    reason = reason.strip()
+    if not reason:
+        raise GrantError(_l("Say why this instalment is a mistake."), field="reason")
+    if not _may(INSTALMENT_STATES, instalment, "cancel", by):
+        return False
+    application = instalment.application
+    with attempt():
+        moved = db.session.execute(
+            sa.update(Instalment)
+            .where(
+                Instalment.id == instalment.id,
+                Instalment.status.in_([InstalmentStatus.SENT, InstalmentStatus.DISPUTED]),
+            )
+            .values(
+                status=InstalmentStatus.CANCELLED, cancelled_at=utcnow(), cancel_reason=reason[:300]
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not moved:
+            raise GrantError(_l("She answered meanwhile. Reload the page."))
+        db.session.execute(
+            sa.update(Application)
+            .where(Application.id == application.id, Application.disbursed >= instalment.amount)
+            .values(disbursed=Application.disbursed - instalment.amount)
+            .execution_options(synchronize_session=False)
+        )
+        entry = db.session.scalar(
+            sa.select(LedgerEntry).where(LedgerEntry.source == f"instalment:{instalment.id}")
+        )
+        ledger.book(
+            entry.artisan_id,
+            entry.account,
+            EntryKind.REVERSAL,
+            -entry.amount,
+            f"reversal:{entry.id}",
+            by=by,
+            currency=entry.currency,
+            reverses_id=entry.id,
+            note=reason,
+        )
+    db.session.refresh(instalment)
+    db.session.refresh(application)
+    _audit(
+        by,
+        "grant.instalment_cancelled",
+        "grant_application",
+        application.id,
+        amount=instalment.amount,
+        reason=reason,
+    )
     return True
 
 

@@ -17,6 +17,7 @@ from artisan_market.grants import bp, rules
 from artisan_market.grants.forms import (
     ApplicationForm,
     ApproveForm,
+    CancelInstalmentForm,
     DeclineForm,
     DisputeForm,
     InstalmentForm,
@@ -394,6 +395,7 @@ def _application_page(application: Application, status: int = 200, **forms):
         ),
     )
     forms.setdefault("report_form", VisitForm(formdata=None))
+    forms.setdefault("cancel_form", CancelInstalmentForm(formdata=None))
     return render_template("grants/application.html", application=application, **forms), status
 
 
@@ -440,6 +442,26 @@ def decline(application_id: int):
         lambda application, form: rules.decline(application, form.reason.data, by=_me()),
         _("Declined. She will read your reason in her studio."),
     )
+
+
+@bp.post("/review/grants/instalments/<int:instalment_id>/cancel")
+@staff_required
+def cancel_instalment(instalment_id: int):
+    """An instalment recorded by mistake: off the award, its ledger entry reversed."""
+    instalment = db.get_or_404(Instalment, instalment_id)
+    application = _application_or_404(instalment.application_id, "decide_grant")
+    form = CancelInstalmentForm()
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                rules.cancel_instalment(instalment, form.reason.data, by=_me())
+        except rules.GrantError as refused:
+            flash(str(refused.message), "error")
+        else:
+            flash(_("Instalment cancelled; the award can be paid again."), "success")
+    else:
+        flash(_("Say why this instalment is a mistake."), "error")
+    return redirect(url_for("grants.application", application_id=application.id), 303)
 
 
 @bp.post("/review/grants/applications/<int:application_id>/instalments")

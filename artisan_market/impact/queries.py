@@ -23,7 +23,13 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from artisan_market.accounts.models import ArtisanProfile
 from artisan_market.extensions import db
-from artisan_market.grants.models import Application, ApplicationStatus, Instalment, Programme
+from artisan_market.grants.models import (
+    Application,
+    ApplicationStatus,
+    Instalment,
+    InstalmentStatus,
+    Programme,
+)
 from artisan_market.money import DEFAULT_CURRENCY
 from artisan_market.orders.models import OrderPart, PartStatus
 from artisan_market.timeutil import EGYPT, UTCDateTime
@@ -99,9 +105,11 @@ def _awards(*, programme_id: int | None, until: datetime | None, with_names: boo
         .over(partition_by=A.artisan_id, order_by=(A.decided_at, A.id))
         .label("next_at"),
     ).where(A.status == ApplicationStatus.APPROVED)
-    paid = sa.select(
-        Instalment.application_id, sa.func.sum(Instalment.amount).label("paid")
-    ).group_by(Instalment.application_id)
+    paid = (
+        sa.select(Instalment.application_id, sa.func.sum(Instalment.amount).label("paid"))
+        .where(Instalment.status != InstalmentStatus.CANCELLED)
+        .group_by(Instalment.application_id)
+    )
     if until is not None:
         awards = awards.where(A.decided_at < until)
         paid = paid.where(Instalment.paid_on < until.astimezone(EGYPT).date())

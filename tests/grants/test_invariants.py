@@ -46,6 +46,7 @@ from artisan_market.grants.models import (
     Application,
     ApplicationStatus,
     Instalment,
+    InstalmentStatus,
     Programme,
     Purpose,
 )
@@ -114,7 +115,7 @@ def snapshot() -> tuple:
             Application.disbursed,
             Application.decline_reason,
         ),
-        rows(Instalment.id, Instalment.amount),
+        rows(Instalment.id, Instalment.amount, Instalment.status),
         rows(LedgerEntry.id, LedgerEntry.source, LedgerEntry.amount, LedgerEntry.reverses_id),
         rows(Payout.id, Payout.amount),
         rows(OrderPart.id, OrderPart.status, OrderPart.cash_collected_at),
@@ -145,6 +146,8 @@ class Money(RuleBasedStateMachine):
         # source → (artisan_id, account, kind, amount, order_part_id)
         self.entries: dict[str, tuple[int, Account, EntryKind, int, int | None]] = {}
         self.state: dict[int, dict] = {}  # application id → status, asked, awarded, disbursed
+        # instalment id → (application id, amount, cancelled)
+        self.instalments: dict[int, list] = {}
         self.awarded = 0
         # The fee is the whole platform's: each example starts from none, as the first did.
         ledger.set_fee(0, by=self.coordinator)
@@ -193,6 +196,29 @@ class Money(RuleBasedStateMachine):
         db.session.commit()
         for who in (0, 1):
             self.apply(who, data, data.draw(st.integers(1, largest), label="asked"))
+        # The first is awarded, and a first instalment paid: without them, random steps
+        # rarely reached instalments at all (one example in fifty).
+        first = self.applications[0]
+        state = self.state[first.id]
+        award = data.draw(st.integers(1, state["asked"]), label="first award")
+        assert rules.approve(first, award, by=self.coordinator) is True
+        db.session.commit()
+        state.update(status=A.APPROVED, awarded=award)
+        self.awarded += award
+        paid = data.draw(st.integers(1, award), label="first instalment")
+        instalment = rules.record_instalment(
+            first, paid, paid_on=today_in_egypt(), method=PayMethod.CASH, by=self.coordinator
+        )
+        db.session.commit()
+        state["disbursed"] += paid
+        self.instalments[instalment.id] = [first.id, paid, False]
+        self.book(
+            f"instalment:{instalment.id}",
+            first.artisan_id,
+            Account.GRANTS,
+            EntryKind.INSTALMENT,
+            paid,
+        )
         for who, items_total in enumerate(items):
             self.deliver(who, items_total)
             if data.draw(st.booleans(), label="its cash recorded"):
@@ -343,12 +369,41 @@ class Money(RuleBasedStateMachine):
         instalment = call()
         db.session.commit()
         state["disbursed"] += amount
+        self.instalments[instalment.id] = [application.id, amount, False]
         self.book(
             f"instalment:{instalment.id}",
             application.artisan_id,
             Account.GRANTS,
             EntryKind.INSTALMENT,
             amount,
+        )
+
+    @precondition(lambda self: self.instalments)
+    @rule(data=st.data(), reason=st.sampled_from(["سُجلت مرتين", "سُجلت مرتين", "  "]))
+    def cancel_instalment(self, data, reason: str) -> None:
+        """An instalment recorded by mistake goes back off the award, its entry reversed."""
+        ident = data.draw(st.sampled_from(sorted(self.instalments)), label="instalment")
+        application_id, amount, cancelled = self.instalments[ident]
+        instalment = db.session.get(Instalment, ident)
+
+        def call():
+            return rules.cancel_instalment(instalment, reason, by=self.coordinator)
+
+        if not reason.strip():
+            refused(call, GrantError)
+            return
+        if cancelled:
+            unchanged(call)
+            return
+        assert call() is True
+        db.session.commit()
+        self.instalments[ident][2] = True
+        self.state[application_id]["disbursed"] -= amount
+        entry = db.session.scalar(
+            sa.select(LedgerEntry).where(LedgerEntry.source == f"instalment:{ident}")
+        )
+        self.book(
+            f"reversal:{entry.id}", entry.artisan_id, Account.GRANTS, EntryKind.REVERSAL, -amount
         )
 
     # --- the ledger ----------------------------------------------------------------------
@@ -547,7 +602,8 @@ class Money(RuleBasedStateMachine):
             assert (application.amount_awarded is not None) == (application.status is A.APPROVED)
             paid = db.session.scalar(
                 sa.select(sa.func.coalesce(sa.func.sum(Instalment.amount), 0)).where(
-                    Instalment.application_id == application.id
+                    Instalment.application_id == application.id,
+                    Instalment.status != InstalmentStatus.CANCELLED,
                 )
             )
             assert application.disbursed == paid == state["disbursed"]

@@ -280,3 +280,63 @@ def test_someone_elses_grant_is_not_found(
         client.submit(f"/grants/applications/{application.id}/report", {"text": "x"}).status_code
         == 404
     )
+
+
+def test_an_instalment_recorded_by_mistake_is_cancelled(
+    client, as_user, artisan, coordinator, make_programme
+):
+    from artisan_market.grants import rules
+    from artisan_market.grants.models import Purpose
+    from artisan_market.ledger.models import EntryKind, LedgerEntry, PayMethod
+    from artisan_market.timeutil import today_in_egypt
+
+    programme = make_programme()
+    application = rules.apply(
+        programme,
+        artisan.artisan_profile,
+        amount=100_000,
+        purpose=Purpose.KILN,
+        plan="فرن",
+        by=artisan,
+    )
+    rules.approve(application, 100_000, by=coordinator)
+    wrong = rules.record_instalment(
+        application, 90_000, paid_on=today_in_egypt(), method=PayMethod.CASH, by=coordinator
+    )
+    db.session.commit()
+    as_user(coordinator)
+    page = f"/review/grants/applications/{application.id}"
+    url = f"/review/grants/instalments/{wrong.id}/cancel"
+    assert client.submit(url, {"reason": ""}, page=page).status_code == 303
+    db.session.refresh(wrong)
+    assert wrong.status is InstalmentStatus.SENT  # no reason, nothing done
+    for _ in range(2):  # the second is a no-op
+        assert client.submit(url, {"reason": "كُتب ٩٠٠ بدل ٤٠٠"}, page=page).status_code == 303
+    db.session.refresh(wrong)
+    db.session.refresh(application)
+    assert wrong.status is InstalmentStatus.CANCELLED and wrong.cancel_reason
+    assert application.disbursed == 0
+    assert ledger.balances(artisan.artisan_profile.id).grants == 0
+    reversal = db.session.scalar(
+        sa.select(LedgerEntry).where(LedgerEntry.kind == EntryKind.REVERSAL)
+    )
+    assert reversal.amount == -90_000 and reversal.note == "كُتب ٩٠٠ بدل ٤٠٠"
+    # The whole award can be paid again; a confirmed instalment cannot be cancelled.
+    right = rules.record_instalment(
+        application, 100_000, paid_on=today_in_egypt(), method=PayMethod.CASH, by=coordinator
+    )
+    rules.confirm(right, by=artisan)
+    db.session.commit()
+    assert (
+        client.submit(
+            f"/review/grants/instalments/{right.id}/cancel", {"reason": "خطأ"}, page=page
+        ).status_code
+        == 303
+    )
+    db.session.refresh(right)
+    assert right.status is InstalmentStatus.CONFIRMED
+    assert ledger.balances(artisan.artisan_profile.id).grants == 100_000
+    as_user(artisan)
+    assert "recorded by mistake" in client.get("/studio/grants").get_data(as_text=True) or (
+        "سُجلت بالخطأ" in client.get("/studio/grants").get_data(as_text=True)
+    )
