@@ -200,6 +200,10 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
         lambda o: f"/review/artisans/{o['profile'].id}/grants/apply/{o['programme'].id}",
         (LOGIN, 403, 403, 403, 404, BAD),
     ),
+    ("grants.withdraw", "POST"): (
+        lambda o: f"/studio/grants/{o['application'].id}/withdraw",
+        (LOGIN, 403, 303, 404, 403, 403),
+    ),
     ("grants.confirm", "POST"): (
         lambda o: f"/studio/grants/instalments/{o['instalment'].id}/confirm",
         (LOGIN, 403, 303, 404, 403, 403),

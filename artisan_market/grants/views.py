@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from artisan_market import once
-from artisan_market.accounts.models import ArtisanProfile, Role, VerificationStatus
+from artisan_market.accounts.models import ArtisanProfile, Role, User, VerificationStatus
 from artisan_market.extensions import db
 from artisan_market.forms import show_rule_error
 from artisan_market.grants import bp, rules
@@ -49,7 +49,8 @@ _WITH_EVERYTHING = (
 )
 
 
-def _me() -> Role:
+def _me() -> User:
+    """The person at the page (not the proxy: rules keep it on rows and in the audit)."""
     return current_user._get_current_object()
 
 
@@ -157,6 +158,23 @@ def apply_for(artisan_id: int, programme_id: int):
     profile = load_or_404(ArtisanProfile, artisan_id, "act_for_artisan")
     programme = db.get_or_404(Programme, programme_id)
     return _apply(programme, profile, url_for("grants.programme", programme_id=programme.id))
+
+
+@bp.post("/studio/grants/<int:application_id>/withdraw")
+@roles_required(Role.ARTISAN)
+def withdraw(application_id: int):
+    """She no longer needs it, while no one has decided yet."""
+    application = load_or_404(Application, application_id, "see_grant")
+    form = DisputeForm()  # the CSRF token
+    if form.validate_on_submit():
+        try:
+            with attempt():
+                rules.withdraw(application, by=_me())
+        except rules.GrantError as refused:
+            flash(str(refused.message), "error")
+        else:
+            flash(_("Your application was withdrawn."), "success")
+    return redirect(url_for("grants.mine"), 303)
 
 
 def _instalment_or_404(instalment_id: int) -> Instalment:

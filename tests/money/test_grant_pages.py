@@ -340,3 +340,32 @@ def test_an_instalment_recorded_by_mistake_is_cancelled(
     assert "recorded by mistake" in client.get("/studio/grants").get_data(as_text=True) or (
         "سُجلت بالخطأ" in client.get("/studio/grants").get_data(as_text=True)
     )
+
+
+def test_she_withdraws_while_no_one_has_decided(
+    client, as_user, artisan, coordinator, make_programme
+):
+    from artisan_market.grants import rules
+    from artisan_market.grants.models import Purpose
+
+    programme = make_programme()
+    application = rules.apply(
+        programme,
+        artisan.artisan_profile,
+        amount=100_000,
+        purpose=Purpose.TOOLS,
+        plan="أدوات",
+        by=artisan,
+    )
+    db.session.commit()
+    as_user(artisan)
+    url = f"/studio/grants/{application.id}/withdraw"
+    assert client.submit(url, page="/studio/grants").status_code == 303
+    db.session.refresh(application)
+    assert application.status is ApplicationStatus.WITHDRAWN
+    # Withdrawn, it cannot be approved.
+    as_user(coordinator)
+    page = f"/review/grants/applications/{application.id}"
+    assert client.submit(f"{page}/approve", {"amount": "100"}, page=page).status_code == 422
+    db.session.refresh(application)
+    assert application.status is ApplicationStatus.WITHDRAWN and application.programme.awarded == 0
