@@ -58,6 +58,25 @@ def make_programme(app, coordinator):
 
 
 @pytest.fixture
+def make_application(artisan, make_programme):
+    """Her application (100,000 piastres, waiting) to a new open programme."""
+
+    def make(purpose, plan: str):
+        application = rules.apply(
+            make_programme(),
+            artisan.artisan_profile,
+            amount=100_000,
+            purpose=purpose,
+            plan=plan,
+            by=artisan,
+        )
+        db.session.commit()
+        return application
+
+    return make
+
+
+@pytest.fixture
 def as_user(client):
     def switch(user):
         log_in(client, user)

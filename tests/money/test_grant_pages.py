@@ -127,21 +127,13 @@ def test_she_applies_is_approved_paid_and_confirms(
     } <= (actions)
 
 
-def test_a_disputed_instalment_stands_out(client, as_user, artisan, coordinator, make_programme):
+def test_a_disputed_instalment_stands_out(client, as_user, artisan, coordinator, make_application):
     from artisan_market.grants import rules
     from artisan_market.grants.models import Purpose
     from artisan_market.ledger.models import PayMethod
     from artisan_market.timeutil import today_in_egypt
 
-    programme = make_programme()
-    application = rules.apply(
-        programme,
-        artisan.artisan_profile,
-        amount=100_000,
-        purpose=Purpose.KILN,
-        plan="فرن",
-        by=artisan,
-    )
+    application = make_application(Purpose.KILN, "فرن")
     rules.approve(application, 100_000, by=coordinator)
     instalment = rules.record_instalment(
         application, 50_000, paid_on=today_in_egypt(), method=PayMethod.CASH, by=coordinator
@@ -216,20 +208,11 @@ def test_upside_down_dates_and_a_budget_too_big_are_refused(client, as_user, coo
 
 
 def test_a_declined_application_has_no_instalment(
-    client, as_user, artisan, coordinator, make_programme
+    client, as_user, artisan, coordinator, make_application
 ):
-    from artisan_market.grants import rules
     from artisan_market.grants.models import Purpose
 
-    programme = make_programme()
-    application = rules.apply(
-        programme,
-        artisan.artisan_profile,
-        amount=100_000,
-        purpose=Purpose.TOOLS,
-        plan="أدوات",
-        by=artisan,
-    )
+    application = make_application(Purpose.TOOLS, "أدوات")
     db.session.commit()
     as_user(coordinator)
     url = f"/review/grants/applications/{application.id}"
@@ -252,21 +235,12 @@ def test_a_declined_application_has_no_instalment(
 
 
 def test_someone_elses_grant_is_not_found(
-    client, as_user, artisan, coordinator, make_artisan, make_user, make_programme
+    client, as_user, artisan, coordinator, make_artisan, make_user, make_application
 ):
     from artisan_market.accounts.models import Role
-    from artisan_market.grants import rules
     from artisan_market.grants.models import Purpose
 
-    programme = make_programme()
-    application = rules.apply(
-        programme,
-        artisan.artisan_profile,
-        amount=100_000,
-        purpose=Purpose.TOOLS,
-        plan="أدوات",
-        by=artisan,
-    )
+    application = make_application(Purpose.TOOLS, "أدوات")
     db.session.commit()
     other_coordinator = make_user(Role.COORDINATOR)
     as_user(other_coordinator)
@@ -283,22 +257,14 @@ def test_someone_elses_grant_is_not_found(
 
 
 def test_an_instalment_recorded_by_mistake_is_cancelled(
-    client, as_user, artisan, coordinator, make_programme
+    client, as_user, artisan, coordinator, make_application
 ):
     from artisan_market.grants import rules
     from artisan_market.grants.models import Purpose
     from artisan_market.ledger.models import EntryKind, LedgerEntry, PayMethod
     from artisan_market.timeutil import today_in_egypt
 
-    programme = make_programme()
-    application = rules.apply(
-        programme,
-        artisan.artisan_profile,
-        amount=100_000,
-        purpose=Purpose.KILN,
-        plan="فرن",
-        by=artisan,
-    )
+    application = make_application(Purpose.KILN, "فرن")
     rules.approve(application, 100_000, by=coordinator)
     wrong = rules.record_instalment(
         application, 90_000, paid_on=today_in_egypt(), method=PayMethod.CASH, by=coordinator
@@ -343,20 +309,11 @@ def test_an_instalment_recorded_by_mistake_is_cancelled(
 
 
 def test_she_withdraws_while_no_one_has_decided(
-    client, as_user, artisan, coordinator, make_programme
+    client, as_user, artisan, coordinator, make_application
 ):
-    from artisan_market.grants import rules
     from artisan_market.grants.models import Purpose
 
-    programme = make_programme()
-    application = rules.apply(
-        programme,
-        artisan.artisan_profile,
-        amount=100_000,
-        purpose=Purpose.TOOLS,
-        plan="أدوات",
-        by=artisan,
-    )
+    application = make_application(Purpose.TOOLS, "أدوات")
     db.session.commit()
     as_user(artisan)
     url = f"/studio/grants/{application.id}/withdraw"
