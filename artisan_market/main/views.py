@@ -67,3 +67,42 @@ def healthz():
         current_app.logger.exception("health check: database unreachable")
         return jsonify(status="unavailable", database="down"), 503
     return jsonify(status="ok", database="up")
+
+
+def _probe(name: str, check) -> str:
+    """ "up", or "down" (logged) when `check` raises."""
+    try:
+        check()
+    except Exception:  # any failure to reach it means "not ready"
+        current_app.logger.exception("readiness: %s unreachable", name)
+        return "down"
+    return "up"
+
+
+def _ping_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(
+        current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    """Whether this instance can serve: the database, Redis (log-in limits, jobs) when
+    REDIS_URL is set, and photo storage (local folder or S3). 503 if any is down: a balancer
+    stops sending it traffic; /healthz says only whether the process and its database live."""
+    from artisan_market.media import get_storage
+
+    checks = {
+        "database": _probe("database", lambda: db.session.execute(sa.text("SELECT 1"))),
+        "redis": _probe("redis", _ping_redis) if current_app.config["REDIS_URL"] else "not used",
+        "storage": _probe("storage", lambda: get_storage().exists("readyz-probe.txt")),
+    }
+    ready = "down" not in checks.values()
+    return jsonify(status="ok" if ready else "unavailable", **checks), 200 if ready else 503
