@@ -464,17 +464,7 @@ def cancel_instalment(instalment: Instalment, reason: str, *, by: User) -> bool:
         entry = db.session.scalar(
             sa.select(LedgerEntry).where(LedgerEntry.source == f"instalment:{instalment.id}")
         )
-        ledger.book(
-            entry.artisan_id,
-            entry.account,
-            EntryKind.REVERSAL,
-            -entry.amount,
-            f"reversal:{entry.id}",
-            by=by,
-            currency=entry.currency,
-            reverses_id=entry.id,
-            note=reason,
-        )
+        ledger.book_reversal(entry, by=by, reason=reason)
     db.session.refresh(instalment)
     db.session.refresh(application)
     _audit(

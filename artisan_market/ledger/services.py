@@ -95,6 +95,24 @@ def book(
     return entry
 
 
+def book_reversal(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry | None:
+    """The entry that undoes `entry`: the same amount with the other sign, on its account,
+    once (its source is `reversal:<id>`); None when it is booked already. The checks of
+    whether it may be undone are the caller's (`reverse`, a cancelled instalment)."""
+    return book(
+        entry.artisan_id,
+        entry.account,
+        EntryKind.REVERSAL,
+        -entry.amount,
+        f"reversal:{entry.id}",
+        by=by,
+        currency=entry.currency,
+        order_part_id=entry.order_part_id,
+        reverses_id=entry.id,
+        note=reason,
+    )
+
+
 # --- the platform's fee ----------------------------------------------------------------------
 
 
@@ -342,18 +360,7 @@ def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
             raise LedgerError(
                 _l("She has been paid this already: correcting it would leave her owing.")
             )
-    reversal = book(
-        entry.artisan_id,
-        entry.account,
-        EntryKind.REVERSAL,
-        -entry.amount,
-        f"reversal:{entry.id}",
-        by=by,
-        currency=entry.currency,
-        order_part_id=entry.order_part_id,
-        reverses_id=entry.id,
-        note=reason,
-    )
+    reversal = book_reversal(entry, by=by, reason=reason)
     if reversal is None:
         raise LedgerError(_l("This entry was corrected already."))
     if entry.kind is EntryKind.PAYOUT:
@@ -362,17 +369,7 @@ def reverse(entry: LedgerEntry, *, by: User, reason: str) -> LedgerEntry:
             sa.select(LedgerEntry).where(LedgerEntry.source == f"{entry.source}:cash")
         )
         if cash is not None:
-            book(
-                cash.artisan_id,
-                cash.account,
-                EntryKind.REVERSAL,
-                -cash.amount,
-                f"reversal:{cash.id}",
-                by=by,
-                currency=cash.currency,
-                reverses_id=cash.id,
-                note=reason,
-            )
+            book_reversal(cash, by=by, reason=reason)
     from artisan_market.audit.services import record
 
     record(
