@@ -54,11 +54,13 @@ pytest: $(VENV)/.installed
 	$(BIN)/pytest
 
 ## make bench: the photo pipeline (12 MP phone JPEGs) and the shop window (100,000 products)
-## against the budgets in docs/design.md; with TEST_DATABASE_URL set, the shop on PostgreSQL too
+## against the budgets in docs/design.md; with TEST_DATABASE_URL set, the shop on PostgreSQL too;
+## then the shop under load: gunicorn (2 sync workers) and wrk (apt-get install wrk)
 bench: setup
 	$(BIN)/python -m bench.photo_pipeline
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.orders
+	$(BIN)/python -m bench.load
 
 ## make lighthouse: Lighthouse (mobile) on home, catalogue, product and add-a-product, served by
 ## gunicorn from a scratch demo database, with Debian's chromium (apt-get install chromium)

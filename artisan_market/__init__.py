@@ -64,12 +64,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _init_templates(app)
 
-    from artisan_market import cli, errors, jobs, security
+    from artisan_market import cli, errors, jobs, pagecache, security
 
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     jobs.init_app(app)
+    pagecache.init_app(app)  # shop pages kept for visitors nobody in particular
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
         notifications,
         once,
         orders,
+        pagecache,
         payments,
         review,
         studio,

@@ -119,6 +119,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MEDIA_S3_REGION": os.environ.get("MEDIA_S3_REGION", ""),
         # Public/CDN base URL of the photos; empty means the bucket's own URL.
         "MEDIA_PUBLIC_URL": os.environ.get("MEDIA_PUBLIC_URL", ""),
+        # Shop pages kept in each process's memory for visitors not logged in, thrown away by
+        # any change to what they show (artisan_market/pagecache.py); 0 turns it off.
+        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", 600)),
+        "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 32 * 1024 * 1024)),
         # Email: sent over SMTP when MAIL_SERVER is set, else written to the log.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT") or 25),

@@ -224,8 +224,12 @@ def _summary(name: str, path: str, report: dict, lcps: list[float]) -> tuple[str
     for category, score in zip(CATEGORIES, scores, strict=True):
         if score != "100":
             notes += [f"  {name} {SHORT[category]}: {line}" for line in _failing(report, category)]
-    if lcp > LCP_BUDGET_MS:
-        notes.append(f"  {name}: LCP {lcp:.0f} ms > {LCP_BUDGET_MS} ms")
+    over = [value for value in lcps if value > LCP_BUDGET_MS]
+    if over:  # the budget holds for every run, not only the median one
+        notes.append(
+            f"  {name}: LCP over {LCP_BUDGET_MS} ms in {len(over)} of {len(lcps)} runs"
+            f" (worst {max(over):.0f} ms)"
+        )
     return row, notes
 
 
@@ -287,7 +291,7 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"Lighthouse {version}, mobile preset (simulated throttling), {agent}")
-    print(f"median of {RUNS} runs by LCP; budget: 100 in every category, LCP <= 1.5 s")
+    print(f"median of {RUNS} runs by LCP; budget: 100 in every category, LCP <= 1.5 s in every run")
     print("\n".join(rows))
     print("\nbelow budget:\n" + "\n".join(notes) if notes else "\nevery page within budget")
     if errored:

@@ -124,7 +124,7 @@ def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
 
 
 # Rows the migrations themselves insert (the seeded taxonomy): kept between tests.
-SEEDED_TABLES = {"categories"}
+SEEDED_TABLES = {"categories", "cache_versions"}
 
 
 def _truncate_tables(url: str) -> None:

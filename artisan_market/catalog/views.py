@@ -27,6 +27,7 @@ from artisan_market.catalog.queries import (
 from artisan_market.catalog.search import apply_search, is_truncated
 from artisan_market.extensions import db
 from artisan_market.i18n import current_locale
+from artisan_market.pagecache import cached_page
 from artisan_market.policy import can
 from artisan_market.responses import htmx_target, render
 
@@ -44,6 +45,7 @@ def _categories() -> list[Category]:
 
 
 @bp.get("/shop")
+@cached_page
 def shop():
     """The catalogue: filters, sort, search; a fragment for htmx, the whole page otherwise.
 
@@ -89,6 +91,7 @@ def shop():
 
 @bp.get("/products/<id:product_id>")
 @bp.get("/products/<id:product_id>/<slug>")
+@cached_page
 def product(product_id: int, slug: str | None = None):
     """A product page. 404 unless public (or a preview for who may manage or review it);
     a wrong slug redirects (301) to the right one."""
@@ -168,6 +171,7 @@ def _json_ld(item: Product, locale: str) -> str:
 
 @bp.get("/artisans/<id:artisan_id>")
 @bp.get("/artisans/<id:artisan_id>/<slug>")
+@cached_page
 def artisan(artisan_id: int, slug: str | None = None):
     """Her public page: name, photo, governorate, craft, story, live products. Never her
     phone or village. 404 until she is verified."""

@@ -9,10 +9,12 @@ from artisan_market.extensions import db, limiter
 from artisan_market.forms import EmptyForm
 from artisan_market.i18n import LOCALES, remember_locale
 from artisan_market.main import bp
+from artisan_market.pagecache import cached_page
 from artisan_market.security import safe_next
 
 
 @bp.get("/")
+@cached_page
 def home():
     """New pieces, the crafts, the governorates they come from, and who we are."""
     from artisan_market.accounts.models import ArtisanProfile, VerificationStatus

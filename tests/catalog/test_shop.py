@@ -274,6 +274,7 @@ def test_search_pages_are_the_same_with_few_candidates(
     """
     from artisan_market.catalog import views
 
+    client.application.config["PAGE_CACHE_SECONDS"] = 0  # each page from the queries, twice
     artisan = make_artisan(verified=True)
     for n in range(30):
         make_product(artisan=artisan, status="live", title=f"سلة رقم {n}")
