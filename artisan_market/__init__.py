@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -64,15 +63,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _init_templates(app)
 
-    from artisan_market import cli, errors, jobs, pagecache, security
+    from artisan_market import cli, errors, jobs, logs, metrics, pagecache, security
 
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     jobs.init_app(app)
     pagecache.init_app(app)  # shop pages kept for visitors nobody in particular
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    metrics.init_app(app)  # /metrics, and request counts when METRICS_TOKEN is set
+    logs.init_app(app)  # request ids on every log line; the log's format (not in tests)
     return app
 
 

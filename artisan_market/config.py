@@ -149,6 +149,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         or "https://checkout.stripe.com",
         # One artisan's parcel, in piastres, until admins set fees per governorate.
         "SHIPPING_FEE": int(os.environ.get("SHIPPING_FEE") or 6000),
+        # /metrics (Prometheus) is on only when set, and answers only "Authorization: Bearer
+        # <it>"; anyone else gets a 404, as while it is off (metrics.py).
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
     }
     config.update(overrides)
 

@@ -19,7 +19,8 @@ Each task runs in an app context of its own, started from empty context variable
 worker's thread: no request, no `g`, and a database session of its own, which closing the
 context removes (Flask-SQLAlchemy's teardown), rolling back whatever was not committed.
 Nothing is committed for a task: one that writes commits when its work is done, as a
-command-line tool does, and its after_commit actions follow that commit.
+command-line tool does, and its after_commit actions follow that commit. Its log lines, and
+huey's about it, carry the id of the request that queued it, retries too (logs.py).
 
 A retry repeats the whole task, so every task must be safe to run twice (docs/design.md,
 section 8): it reads what is left to do and records what it did.
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +40,8 @@ from flask.cli import AppGroup
 from huey import Huey
 from huey.api import TaskWrapper
 from huey.storage import BaseStorage, RedisStorage, SqliteStorage
+
+from artisan_market import logs
 
 
 class _InAppContext(TaskWrapper):
@@ -56,12 +58,14 @@ def _in_app_context(queue: AppHuey, func: Callable) -> Callable:
     @functools.wraps(func)  # huey names the task after the function and its module
     def run(*args, **kwargs):
         app = current_app._get_current_object() if has_app_context() else queue.flask_app
-        return contextvars.Context().run(_run, app, func, args, kwargs)
+        request_id = logs.job_request_id(kwargs)  # the id of the request that queued it
+        return contextvars.Context().run(_run, app, func, args, kwargs, request_id)
 
     return run
 
 
-def _run(app: Flask, func: Callable, args: tuple, kwargs: dict) -> Any:
+def _run(app: Flask, func: Callable, args: tuple, kwargs: dict, request_id: str) -> Any:
+    logs.set_request_id(request_id)
     with app.app_context():
         return func(*args, **kwargs)
 
@@ -73,6 +77,14 @@ class AppHuey(Huey):
 
     def get_task_wrapper_class(self) -> type[TaskWrapper]:
         return _InAppContext
+
+    def enqueue(self, task):
+        logs.tag_job(task)  # the request's id goes with the task, and stays for its retries
+        return super().enqueue(task)
+
+    def execute(self, task, timestamp=None):
+        with logs.running_job(task):  # huey's own lines about it carry that id too
+            return super().execute(task, timestamp)
 
     def use(self, app: Flask) -> None:
         """Queue where `app`'s configuration says, and run tasks in `app` when no app
@@ -113,7 +125,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 def worker(workers: int) -> None:
     """Run queued, retried and periodic tasks until stopped. Ctrl-C (SIGINT) lets the
     running tasks finish; SIGTERM stops at once, abandoning them."""
-    logging.basicConfig(level=logging.INFO)  # huey's log, on stderr like the site's
+    logs.configure_logging()  # huey's log, on stderr like the site's, with request ids
     huey.create_consumer(workers=workers, periodic=True).run()
 
 

@@ -37,6 +37,8 @@ MATRIX: dict[tuple[str, str], tuple[Url, tuple[int | str, ...]]] = {
     ("media.serve", "GET"): ("/media/0123456789abcdef0123-640.webp", (404,) * 6),
     ("main.healthz", "GET"): ("/healthz", (200,) * 6),
     ("main.readyz", "GET"): ("/readyz", (200,) * 6),
+    # Prometheus' figures: off here (no METRICS_TOKEN); when on, only for its bearer token.
+    ("metrics", "GET"): ("/metrics", (404,) * 6),
     ("main.set_language", "POST"): ("/language", (303,) * 6),
     ("accounts.login", "GET"): ("/login", (200, HOME, HOME, HOME, HOME, HOME)),
     ("accounts.login", "POST"): ("/login", (BAD, HOME, HOME, HOME, HOME, HOME)),
