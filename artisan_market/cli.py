@@ -1,5 +1,6 @@
-"""Command-line tools: `flask users create`, `flask demo`, and `flask db check` made to
-answer its question on a database that is not migrated yet."""
+"""Command-line tools: `flask users create`, `flask demo`, `flask backup` and `flask restore`
+(artisan_market/backup.py), and `flask db check` made to answer its question on a database
+that is not migrated yet."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from artisan_market import backup
 from artisan_market.accounts import services
 from artisan_market.accounts.models import Organisation, Role
 from artisan_market.accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
@@ -171,3 +173,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(organisations_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(backup.backup_command)
+    app.cli.add_command(backup.restore_command)
