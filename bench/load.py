@@ -11,6 +11,10 @@ the same machine: `wrk -t2 -c16 -d10s --latency`. Each page is loaded twice, in 
 (every page, then every page again), and the better round is shown: a page's figure is
 what the server can do, not what a neighbour on the machine took from it at that moment.
 
+Each page is loaded twice per round: from the site as it runs, and from a second server whose
+pages are rendered for every request (`PAGE_CACHE_SECONDS=0`, as before issue 11), one right
+after the other, so the ratio between them is measured on the same machine at the same time.
+
 `/healthz` (a page that touches nothing) is this machine's ceiling for the app's stack; its
 ratio is the figure to compare between machines: a page at 0.30 of /healthz here will be at
 about 0.30 on a faster machine too.
@@ -60,13 +64,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(database: Path, instance: Path, port: int, log: Path) -> subprocess.Popen:
+def _serve(database: Path, instance: Path, port: int, log: Path, *, kept: bool) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         INSTANCE_PATH=str(instance),
         DATABASE_URL=f"sqlite:///{database}",
         FLASK_APP="wsgi.py",
         APP_ENV="development",
+        PAGE_CACHE_SECONDS="600" if kept else "0",
     )
     for name in ("MEDIA_ROOT", "MEDIA_BACKEND", "REDIS_URL", "FLASK_DEBUG", "METRICS_TOKEN"):
         env.pop(name, None)
@@ -100,8 +105,8 @@ def _serve(database: Path, instance: Path, port: int, log: Path) -> subprocess.P
 
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
-        if response.status != 200:
-            raise BenchError(f"{url}: {response.status}")
+        if response.status != 200 or response.url != url:  # a redirect would be measured
+            raise BenchError(f"{url}: {response.status} at {response.url}")
         return response.read().decode()
 
 
@@ -156,39 +161,52 @@ def main() -> int:
     catalog._prepare(catalog._app(sqlite[0]))
     database = Path(sqlite[0].removeprefix("sqlite:///"))
     instance = ROOT / "instance" / "bench"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     print(
         f"\nLoad: gunicorn {WORKERS} sync workers, wrk -t2 -c{CONNECTIONS} -d{SECONDS}s, "
-        f"{catalog.SCALE:,} products (SQLite), {os.cpu_count()} CPUs, best of {ROUNDS} rounds"
+        f"{catalog.SCALE:,} products (SQLite), {os.cpu_count()} CPUs, best of {ROUNDS} rounds;\n"
+        "each page with pages kept (the site as it runs) and rendered for every request "
+        "(PAGE_CACHE_SECONDS=0), one after the other, so both meet the same machine"
     )
-    server = _serve(database, instance, port, instance / "gunicorn.log")
+    servers = {}
     try:
-        product = _product_path(base)
+        for kept in (True, False):
+            port = _free_port()
+            log = instance / f"gunicorn-{'kept' if kept else 'rendered'}.log"
+            servers[kept] = (
+                f"http://127.0.0.1:{port}",
+                _serve(database, instance, port, log, kept=kept),
+            )
+        product = _product_path(servers[True][0])
         paths = [(name, path.format(product=product), goal) for name, path, goal in PAGES]
-        for _, path, _ in paths:  # every page answers 200 before it is loaded
-            _get(base + urllib.request.quote(path, safe="/?=&"))
-        best: dict[str, dict[str, float]] = {}
+        best: dict[tuple[str, bool], dict[str, float]] = {}
         for _ in range(ROUNDS):
             for name, path, _ in paths:
-                figures = _wrk(base + urllib.request.quote(path, safe="/?=&"))
-                if figures["bad"] or figures["errors"]:
-                    raise BenchError(
-                        f"{path}: {figures['bad']} answers not 2xx, errors: {figures['errors']}"
-                    )
-                if name not in best or figures["rps"] > best[name]["rps"]:
-                    best[name] = figures
+                for kept, (base, _server) in servers.items():
+                    url = base + urllib.request.quote(path, safe="/?=&%")
+                    _get(url)  # 200 before it is loaded (and kept, where pages are)
+                    figures = _wrk(url)
+                    if figures["bad"] or figures["errors"]:
+                        raise BenchError(
+                            f"{path}: {figures['bad']} answers not 2xx, errors: {figures['errors']}"
+                        )
+                    if (name, kept) not in best or figures["rps"] > best[name, kept]["rps"]:
+                        best[name, kept] = figures
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    ceiling = best[PAGES[0][0]]["rps"]
-    print(f"{'page':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'/healthz':>10}  goal")
+        for _base, server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+    ceiling = best[PAGES[0][0], True]["rps"]
+    print(
+        f"{'page':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'/healthz':>10}"
+        f"{'rendered':>10}{'p99 ms':>9}{'kept/rendered':>15}  goal"
+    )
     for name, _, goal in PAGES:
-        f = best[name]
+        f, r = best[name, True], best[name, False]
         verdict = "" if goal is None else f"{goal:>5}  {'ok' if f['rps'] >= goal else 'MISS'}"
         print(
             f"{name:<26}{f['rps']:>8.0f}{f['p50']:>9.1f}{f['p99']:>9.1f}"
-            f"{f['rps'] / ceiling:>10.2f}  {verdict}"
+            f"{f['rps'] / ceiling:>10.2f}{r['rps']:>10.0f}{r['p99']:>9.1f}"
+            f"{f['rps'] / r['rps']:>14.1f}×  {verdict}"
         )
     return 0
 
