@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse
+.PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse stack
 
 ## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
 ## with one background worker beside the site; Ctrl-C stops both
@@ -61,6 +61,13 @@ bench: setup
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.orders
 	$(BIN)/python -m bench.load
+
+## make stack: what production runs on several hosts, on this one: nginx in front of two gunicorn
+## instances, PostgreSQL, Redis, moto's S3 and two job workers; then locust for 60 s with 20 users,
+## the report per step and the invariants (bench/README.md). `make stack STACK=up`: start and wait
+STACK ?= load --seconds 60 --users 20
+stack: setup
+	$(BIN)/python -m bench.stack $(STACK)
 
 ## make lighthouse: Lighthouse (mobile) on home, catalogue, product and add-a-product, served by
 ## gunicorn from a scratch demo database, with Debian's chromium (apt-get install chromium)
