@@ -91,6 +91,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "artisan_market"),
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Redis down: the limits go on in each process's memory until it answers again
+        # (docs/decisions.md, "When Redis is down"), rather than log-in failing or going
+        # unlimited.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # Our CSS, scripts and icons compressed (htmx: 52 KB → 17 KB) when no proxy does it.
         # Not pages: they carry CSRF tokens next to reflected search text (BREACH).
         "COMPRESS_MIMETYPES": ["text/css", "text/javascript", "image/svg+xml"],

@@ -206,3 +206,26 @@ def test_limits_are_shared_through_redis(make_app, make_user):
             "/login", {"login": "01012345678", "password": PASSWORD}
         )
         assert response.status_code == 429
+
+
+def test_with_redis_down_log_in_is_still_limited_per_process(make_app, make_user):
+    """Redis unreachable (docs/decisions.md, "When Redis is down"): log-in still works and
+    its limits still hold, counted in this process's memory until Redis is back."""
+    from tests.conftest import Client, free_port
+
+    app = make_app(
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0",
+        LOGIN_LIMIT_PER_ACCOUNT="3 per hour",
+        LOGIN_LIMIT_PER_ADDRESS="100 per hour",
+    )
+    app.test_client_class = Client
+    with app.app_context():
+        make_user(phone="+201012345678")
+        client = app.test_client()
+        assert _fail(client, "01012345678", 3).status_code == 422
+        refused = client.submit("/login", {"login": "01012345678", "password": PASSWORD})
+        assert refused.status_code == 429
+        other = app.test_client()
+        make_user(phone="+201012345679")
+        welcome = other.submit("/login", {"login": "01012345679", "password": PASSWORD})
+        assert welcome.status_code == 303
