@@ -68,6 +68,7 @@ UNSHOWN = frozenset(
         "grant_reports",
         "ledger_entries",
         "notifications",
+        "outgoing_emails",
         "order_items",
         "order_parts",
         "orders",

@@ -21,6 +21,7 @@ from artisan_market.accounts.models import Organisation
 from artisan_market.extensions import db
 from artisan_market.jobs import huey
 from artisan_market.notifications.email import send_email_job
+from artisan_market.notifications.models import OutgoingEmail
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,8 +231,8 @@ def test_a_worker_retries_an_email_until_the_mail_server_is_back(
 
 
 def test_an_email_that_cannot_be_queued_fails_nothing(queue_app, make_user, caplog):
-    """Redis down after her change was committed: the change stands, the log says whose
-    email was lost."""
+    """Redis down after her change was committed: the change stands, and her email waits in
+    the outbox (tests/notifications/test_outbox.py: sent once the queue is back)."""
     from artisan_market.notifications.models import Notification
     from artisan_market.notifications.services import notify
 
@@ -241,5 +242,7 @@ def test_an_email_that_cannot_be_queued_fails_nothing(queue_app, make_user, capl
         notify(artisan, "artisan_verified")
         db.session.commit()  # does not raise
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
-        expected = f"email to user {artisan.id} could not be queued"
+        expected = f"email to user {artisan.id} could not be queued; it waits in the outbox"
+        (waiting,) = db.session.scalars(sa.select(OutgoingEmail)).all()
+        assert waiting.sent_at is None and waiting.due_at is not None
     assert any(r.getMessage() == expected for r in caplog.records)

@@ -37,3 +37,31 @@ class Notification(db.Model):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.kind} user={self.user_id}>"
+
+
+class OutgoingEmail(db.Model):
+    """An email to send, written in the transaction of the change it tells of (an outbox).
+
+    The change is never kept without its email, whatever happens to the job queue: a queue
+    that could not be reached, or a worker killed while it sent, leaves the row waiting, and
+    `queue_waiting_emails` queues it again once `due_at` has passed. Sent ones are kept a
+    week (for support: "did she get it?"), then deleted with their addresses.
+    """
+
+    __tablename__ = "outgoing_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # How the log names her ("order 7", "user 12"), never by her address.
+    log_as: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When it may be queued again if it is still not sent; None once sent or given up.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_outgoing_emails_due_at", "due_at"),)
+
+    def __repr__(self) -> str:
+        return f"<OutgoingEmail {self.id} {self.log_as} sent={self.sent_at is not None}>"

@@ -82,6 +82,7 @@ def test_a_mail_server_down_delays_her_email_and_loses_none(make_app, make_user,
         assert retry.retries == 9
         assert 30 <= (retry.eta - started).total_seconds() < 35
         assert mail_server.inbox.messages == []
+        db.session.commit()  # a worker is another process: the test holds no transaction
 
         mail_server.start()
         # What a worker does when the retry is due: its scheduler takes the task off the

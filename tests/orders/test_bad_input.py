@@ -213,6 +213,7 @@ def test_the_mail_server_down_when_an_order_is_placed(make_app, make_product, ma
         assert _count(Order) == 1
         (retry,) = huey.scheduled()
         assert (retry.eta - started).total_seconds() >= 29
+        db.session.commit()  # a worker is another process: the test holds no transaction
         mail_server.start()
         for task in huey.read_schedule(retry.eta):
             huey.execute(task, retry.eta)
