@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from artisan_market.extensions import htmx
+from artisan_market.media.storage import StorageUnavailable
 
 MESSAGES = {
     400: (_l("Something in the request was wrong"), _l("Go back, reload the page and try again.")),
@@ -32,6 +33,9 @@ MESSAGES = {
         _l("Nothing was saved. Wait a few seconds, then send it again."),
     ),
 }
+PHOTOS_UNAVAILABLE = _l(
+    "Photos cannot be saved at the moment, so nothing was saved. Please try again in a few minutes."
+)
 
 
 # Both languages, no template, no database: for when even the error page cannot render.
@@ -84,6 +88,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def server_error(error):
         return render_error(500)
+
+    @app.errorhandler(StorageUnavailable)
+    def photos_unavailable(error):
+        # The request's transaction is rolled back (a 503), and the files it wrote before
+        # the failing one are removed with it (media.services.save_photo).
+        current_app.logger.warning("photo storage unavailable: %s", error)
+        return render_error(503, detail=str(PHOTOS_UNAVAILABLE))
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from artisan_market.media.storage import validate_key
+from artisan_market.media.storage import StorageUnavailable, validate_key
 
 __all__ = ["CACHE_CONTROL", "S3Storage"]
 
@@ -96,13 +96,17 @@ class S3Storage:
 
     def save(self, key: str, data: bytes, content_type: str) -> None:
         # One PUT: S3 makes the whole object visible at once or not at all.
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=validate_key(key),
-            Body=data,
-            ContentType=content_type,
-            CacheControl=CACHE_CONTROL,
-        )
+        key = validate_key(key)
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                CacheControl=CACHE_CONTROL,
+            )
+        except (BotoCoreError, ClientError) as error:  # unreachable, refused, no bucket
+            raise StorageUnavailable(f"s3://{self.bucket}/{key}: {error}") from error
 
     def delete(self, key: str) -> None:
         # S3 answers 204 whether or not the key existed.

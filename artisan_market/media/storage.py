@@ -25,6 +25,11 @@ _KEY_RE: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _MAX_KEY_LENGTH: Final = 200
 
 
+class StorageUnavailable(RuntimeError):
+    """The photo storage did not take a file (S3 unreachable or refusing, a full disk): the
+    request's change is rolled back and she is told to try again (errors.py, 503)."""
+
+
 @runtime_checkable
 class Storage(Protocol):
     """A flat namespace of immutable blobs, addressed by key."""
@@ -75,10 +80,13 @@ class LocalStorage:
 
     def save(self, key: str, data: bytes, content_type: str) -> None:
         target = self.path(key)
-        self.root.mkdir(parents=True, exist_ok=True)
         # The temporary name starts with a dot, which no valid key does: a leftover
         # from a crash can never be mistaken for, or served as, a real blob.
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=self.root)
+        except OSError as error:
+            raise StorageUnavailable(f"{self.root}: {error}") from error
         try:
             with os.fdopen(fd, "wb") as tmp:
                 tmp.write(data)
@@ -87,9 +95,11 @@ class LocalStorage:
             # mkstemp creates 0600; media are public files, readable by the web server.
             os.chmod(tmp_name, 0o644)
             os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as error:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+            if isinstance(error, OSError):  # a full disk, a folder it may not write to
+                raise StorageUnavailable(f"{target}: {error}") from error
             raise
 
     def delete(self, key: str) -> None:

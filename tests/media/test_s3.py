@@ -25,10 +25,10 @@ from artisan_market.accounts.models import User
 from artisan_market.config import ConfigError
 from artisan_market.extensions import db
 from artisan_market.media.s3 import CACHE_CONTROL, S3Storage
-from artisan_market.media.storage import Storage
+from artisan_market.media.storage import Storage, StorageUnavailable
 from tests.accounts.test_profile_photo import FIXTURES, _upload
 from tests.accounts.test_signup import ARTISAN
-from tests.conftest import Client
+from tests.conftest import Client, free_port
 
 KEY = "3f2a9c0d1e2b3a4c5d6e-640.webp"
 REGION = "eu-central-1"
@@ -319,8 +319,39 @@ def test_a_refused_photo_leaves_nothing_in_the_bucket(s3_app, s3, bucket) -> Non
 def test_storage_errors_are_not_swallowed(storage: S3Storage, s3, bucket) -> None:
     """A bucket that has gone away is a loud error on save, not a silent loss."""
     s3.delete_bucket(Bucket=bucket)
-    with pytest.raises(ClientError):
+    with pytest.raises(StorageUnavailable) as raised:
         storage.save(KEY, b"x", "image/webp")
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_s3_out_of_reach_refuses_her_photos_and_saves_nothing(make_app, bucket) -> None:
+    """S3 down while she signs up with a photo: a 503 in her language that says nothing was
+    saved, and nothing is (issue 11, part 3: stop S3)."""
+    app = make_app(
+        MEDIA_BACKEND="s3",
+        MEDIA_S3_BUCKET=bucket,
+        MEDIA_S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nobody listens
+    )
+    app.test_client_class = Client
+    with app.app_context():
+        client = app.test_client()
+        response = client.submit(
+            "/signup/artisan",
+            {**ARTISAN, "photo": _upload("exif_gps.jpg")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 503
+        assert "لا يمكن حفظ الصور الآن" in response.get_data(as_text=True)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        with_htmx = client.submit(
+            "/signup/artisan",
+            {**ARTISAN, "photo": _upload("exif_gps.jpg")},
+            content_type="multipart/form-data",
+            headers={"HX-Request": "true"},
+        )
+        assert with_htmx.status_code == 503  # a message above the form she filled in
+        assert with_htmx.headers["HX-Retarget"] == "#messages"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
 def test_csp_lets_browsers_load_photos_from_the_bucket(s3_app, s3_endpoint) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from artisan_market.media.storage import LocalStorage, Storage, validate_key
+from artisan_market.media.storage import LocalStorage, Storage, StorageUnavailable, validate_key
 
 KEY = "3f2a9c0d1e2b3a4c5d6e-640.webp"
 
@@ -70,8 +70,9 @@ def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StorageUnavailable, match="disk full") as raised:
         storage.save(KEY, b"new" * 1000, "image/webp")
+    assert isinstance(raised.value.__cause__, OSError)  # told as a storage outage (a 503)
     assert storage.path(KEY).read_bytes() == b"old"
     assert sorted(p.name for p in storage.root.iterdir()) == [KEY]  # no temp file left
 
