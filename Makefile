@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse stack
+.PHONY: run test setup lint pytest translations extract-messages clean demo bench lighthouse stack faults
 
 ## make run: set up, migrate, load demo data on an empty database, serve on http://127.0.0.1:5000
 ## with one background worker beside the site; Ctrl-C stops both
@@ -68,6 +68,14 @@ bench: setup
 STACK ?= load --seconds 60 --users 20
 stack: setup
 	$(BIN)/python -m bench.stack $(STACK)
+
+## make faults: the same stack under locust (60 s, 10 users), one fault at a time injected at
+## 15 s and put right at 35 s: kill -9 of an app instance, of a job worker mid-email, a
+## PostgreSQL restart, Redis, SMTP and S3 stopped; "HELD:"/"BROKE:" lines with figures, the
+## invariants, a summary (bench/README.md). `make faults FAULTS="app redis"`: some of them
+FAULTS ?=
+faults: setup
+	$(BIN)/python -m bench.faults $(FAULTS)
 
 ## make lighthouse: Lighthouse (mobile) on home, catalogue, product and add-a-product, served by
 ## gunicorn from a scratch demo database, with Debian's chromium (apt-get install chromium)

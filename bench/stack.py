@@ -110,10 +110,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+try:  # loaded here, not in the child: bench.faults starts processes while threads run
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _LIBC = None
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the stack's process dies, however it dies."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def missing_prerequisites() -> list[str]:
@@ -174,6 +180,10 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     snapshot: dict = field(default_factory=dict)
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    # bench/faults.py: an SMTP server of its own (MAIL_SERVER; else emails go to the log),
+    # and a port in front of moto that the app and nginx use instead of moto's own.
+    mail_port: int | None = None
+    s3_front_port: int | None = None
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
@@ -195,6 +205,12 @@ class Stack:
     @property
     def s3_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3']}"
+
+    @property
+    def app_s3_endpoint(self) -> str:
+        """S3 as the app and nginx reach it (through bench.faults' front when there is one)."""
+        port = self.s3_front_port or self.ports["s3"]
+        return f"http://127.0.0.1:{port}"
 
     @property
     def redis_url(self) -> str:
@@ -268,7 +284,7 @@ class Stack:
             PAYMENT_PROVIDERS="cod",
             MEDIA_BACKEND="s3",
             MEDIA_S3_BUCKET=BUCKET,
-            MEDIA_S3_ENDPOINT_URL=self.s3_endpoint,
+            MEDIA_S3_ENDPOINT_URL=self.s3_endpoint if instance == "setup" else self.app_s3_endpoint,
             MEDIA_S3_REGION=REGION,
             # What a CDN would be: nginx serves the bucket under /photos/.
             MEDIA_PUBLIC_URL=f"{self.url}/photos",
@@ -282,7 +298,36 @@ class Stack:
             AWS_EC2_METADATA_DISABLED="true",
             PYTHONUNBUFFERED="1",
         )
+        if self.mail_port:
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.mail_port))
         return env
+
+    # --- one process at a time (bench/faults.py) ----------------------------------------------
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> Process:
+        """Send `sig` to the whole group of `name` (master and workers), wait for it to go,
+        and forget it (what is left of the group is killed as `stop` does)."""
+        process = self.process(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.popen.pid, sig)
+        _stop_group(process, timeout=10)
+        self.processes.remove(process)
+        return process
+
+    def restart(self, name: str) -> None:
+        """Start `name` again, on its port: redis, app1/app2, worker1/worker2."""
+        if name == "redis":
+            self._start_redis()
+        elif name.startswith("app"):
+            self._start_app(int(name[3:]))
+            self._wait_http(f"{self.app_url(int(name[3:]))}/healthz", name)
+        elif name.startswith("worker"):
+            self._start_worker(int(name[6:]))
+        else:
+            raise ValueError(f"cannot restart {name}")
 
     def _spawn(
         self, name: str, cmd: list[str], env: dict[str, str] | None = None, stop=signal.SIGTERM
@@ -344,7 +389,7 @@ class Stack:
 
     def _start_redis(self) -> None:
         data = self.directory / "redis"
-        data.mkdir()
+        data.mkdir(exist_ok=True)
         port = self.ports["redis"]
         process = self._spawn(
             "redis",
@@ -439,7 +484,7 @@ class Stack:
                 prefix,
                 port=self.ports["nginx"],
                 apps=[self.ports["app1"], self.ports["app2"]],
-                s3_port=self.ports["s3"],
+                s3_port=self.s3_front_port or self.ports["s3"],
             )
         )
         conf = str(prefix / "nginx.conf")
@@ -1006,6 +1051,8 @@ def wait_for_jobs(stack: Stack, timeout: float = 20) -> Check:
         if p.name.startswith("worker")
     ]
     detail = f"{sent[0] if sent else 0} + {sent[1] if len(sent) > 1 else 0} emails (worker1 + 2)"
+    if stack.mail_port:
+        detail = "emails sent over SMTP"
     if queued or scheduled:
         return Check("the job queue drains", False, f"{queued} queued, {scheduled} to retry")
     return Check("the job queue drains, nothing waits for a retry", True, detail)
@@ -1047,6 +1094,15 @@ def run_locust(
     stack: Stack, *, users: int, seconds: int, spawn_rate: float | None = None
 ) -> tuple[Path, Path, int]:
     """locust, headless, against nginx; the CSV prefix, the record of checkouts, its status."""
+    popen, prefix, record = start_locust(stack, users=users, seconds=seconds, spawn_rate=spawn_rate)
+    return prefix, record, popen.wait()
+
+
+def start_locust(
+    stack: Stack, *, users: int, seconds: int, spawn_rate: float | None = None
+) -> tuple[subprocess.Popen, Path, Path]:
+    """locust started in the background (bench/faults.py injects faults meanwhile): the
+    process, the CSV prefix and the record of checkouts."""
     prefix = stack.directory / "locust"
     record = stack.directory / "checkouts.jsonl"
     env = dict(os.environ)
@@ -1073,10 +1129,10 @@ def run_locust(
     ]  # fmt: skip
     log = stack.directory / "locust.log"
     with log.open("wb") as out:
-        status = subprocess.run(  # noqa: S603
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
-        ).returncode
-    return prefix, record, status
+        popen = subprocess.Popen(  # noqa: S603
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    return popen, prefix, record
 
 
 def read_stats(prefix: Path) -> list[Step]:
