@@ -8,6 +8,7 @@ in requests; the jobs commit before they call out).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -146,6 +147,31 @@ def send_refund_later(refund: Refund) -> None:
 
     refund_id = refund.id
     after_commit(lambda: send_refund(refund_id))
+
+
+PENDING_FOR = timedelta(minutes=15)
+
+
+def send_pending_refunds(now=None) -> int:
+    """Send again every refund pending for longer than PENDING_FOR; the number sent. One
+    the provider still cannot take stays pending, for the next round (and staff's eyes)."""
+    now = now or utcnow()
+    waiting = db.session.scalars(
+        sa.select(Refund.id)
+        .where(Refund.status == RefundStatus.PENDING, Refund.created_at < now - PENDING_FOR)
+        .order_by(Refund.id)
+    ).all()
+    db.session.commit()
+    sent = 0
+    for refund_id in waiting:
+        try:
+            send_refund(refund_id)
+        except ProviderError:
+            db.session.rollback()
+            current_app.logger.warning("refund %s still pending: will try again", refund_id)
+            continue
+        sent += 1
+    return sent
 
 
 def send_refund(refund_id: int) -> str:

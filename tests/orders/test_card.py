@@ -320,6 +320,31 @@ def test_a_refund_stripe_refuses_for_now_is_sent_again(card_client, stripe_fake,
     assert len(stripe_fake.refunds) == 1
 
 
+def test_a_refund_whose_job_was_lost_is_sent_by_the_periodic_round(
+    card_client, stripe_fake, make_product
+):
+    """Its job lost (Redis down when it was queued, a worker killed while it ran): the refund
+    stays pending, and the round every ten minutes sends it, once, after a quarter of an
+    hour; a provider still down leaves it pending for the next round."""
+    order, payment, first, _second = _paid_order(card_client, stripe_fake, make_product)
+    part = next(p for p in order.parts if p.artisan_id == first.artisan_id)
+    refund = Refund(payment=payment, part=part, amount=part.total)  # no job was queued
+    db.session.add(refund)
+    db.session.commit()
+    assert services.send_pending_refunds() == 0  # too soon: its own job may still run
+    later = utcnow() + services.PENDING_FOR + timedelta(minutes=1)
+    stripe_fake.fail_next(10)
+    assert services.send_pending_refunds(now=later) == 0
+    db.session.refresh(refund)
+    assert refund.status is RefundStatus.PENDING
+    stripe_fake.recover()
+    assert services.send_pending_refunds(now=later) == 1
+    assert services.send_pending_refunds(now=later) == 0
+    db.session.refresh(refund)
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert len(stripe_fake.refunds) == 1
+
+
 def test_card_is_offered_only_with_both_keys(client, make_product):
     product = make_product(status="live")
     add(client, product)
