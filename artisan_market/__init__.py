@@ -165,6 +165,9 @@ def _init_templates(app: Flask) -> None:
             attrs["aria-invalid"] = "true"
         return {**attrs, **(extra or {})}
 
+    from artisan_market.compact import CompactTemplates
+
+    app.jinja_env.add_extension(CompactTemplates)
     app.jinja_env.globals.update(
         static_url=static_url,
         field_attrs=field_attrs,
