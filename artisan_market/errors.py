@@ -48,14 +48,15 @@ FALLBACK_500 = (
 )
 
 
-def render_error(code: int, *, detail: str | None = None):
+def render_error(code: int, *, detail: str | None = None, keep_page: bool = False):
     """The error page in the page's language; for htmx, a message for the page's message
-    area (a whole page swapped into a photo list would be nonsense)."""
+    area (a whole page swapped into a photo list would be nonsense). `keep_page`: a boosted
+    form gets the message too, above the form, which keeps what she typed."""
     title, message = MESSAGES.get(code, MESSAGES[500])
     if detail is None:
         mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         detail = str(message) % {"mb": mb} if code == 413 else str(message)
-    if htmx and not htmx.boosted:
+    if htmx and (keep_page or not htmx.boosted):
         page = render_template("errors/_error.html", title=title, message=detail)
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML show:#messages:top"}
         return page, code, {**headers, "Vary": "HX-Request"}
@@ -94,7 +95,7 @@ def init_app(app: Flask) -> None:
         # The request's transaction is rolled back (a 503), and the files it wrote before
         # the failing one are removed with it (media.services.save_photo).
         current_app.logger.warning("photo storage unavailable: %s", error)
-        return render_error(503, detail=str(PHOTOS_UNAVAILABLE))
+        return render_error(503, detail=str(PHOTOS_UNAVAILABLE), keep_page=True)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):

@@ -351,6 +351,15 @@ def test_s3_out_of_reach_refuses_her_photos_and_saves_nothing(make_app, bucket) 
         )
         assert with_htmx.status_code == 503  # a message above the form she filled in
         assert with_htmx.headers["HX-Retarget"] == "#messages"
+        boosted = client.submit(
+            "/signup/artisan",
+            {**ARTISAN, "photo": _upload("exif_gps.jpg")},
+            content_type="multipart/form-data",
+            headers={"HX-Request": "true", "HX-Boosted": "true"},
+        )
+        assert boosted.status_code == 503  # a boosted form too: her form stays as she filled it
+        assert boosted.headers["HX-Retarget"] == "#messages"
+        assert "<html" not in boosted.get_data(as_text=True)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
 
