@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Flask, current_app, make_response, request, session
+from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
@@ -223,6 +224,18 @@ def _kept_headers(response) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in response.headers.items() if k != "Content-Length")
 
 
+def _nobodys(response) -> bool:
+    """The page the view made is still nobody's in particular: it set no cookie of its own,
+    showed no flashed message (one flashed during this very request), and left nothing of
+    hers in the session."""
+    shown = request_ctx.flashes  # what get_flashed_messages() took out of the session
+    return (
+        "Set-Cookie" not in response.headers
+        and not shown
+        and _ANONYMOUS_KEYS.issuperset(session.keys())
+    )
+
+
 def cached_page(view: Callable) -> Callable:
     """Serve the view's page from a copy for visitors who are nobody in particular."""
 
@@ -242,7 +255,7 @@ def cached_page(view: Callable) -> Callable:
                 token.join(copy.parts), status=copy.status, headers=list(copy.headers)
             )
         response = make_response(view(*args, **kwargs))
-        if response.status_code == 200 and "Set-Cookie" not in response.headers:
+        if response.status_code == 200 and _nobodys(response):
             body = response.get_data()
             token = session.get("csrf_token") and generate_csrf().encode()
             parts = tuple(body.split(token)) if token else (body,)

@@ -208,3 +208,23 @@ def test_without_its_row_pages_are_rendered_each_time(app, piece):
     with count_queries() as statements:
         assert visitor.get("/shop").status_code == 200
     assert len(statements) > 1
+
+
+def test_a_page_that_shows_a_message_flashed_in_its_own_request_is_not_kept(make_app):
+    """A kept view that flashes and shows the message at once: that page is hers."""
+    from flask import flash, render_template
+
+    from artisan_market.pagecache import cached_page
+
+    app = make_app()
+
+    @app.get("/test-flash")
+    @cached_page
+    def flashing():
+        flash("رسالة لها وحدها")
+        return render_template("errors/error.html", code=200, title="t", message="m")
+
+    first, second = _visitor(app), _visitor(app)
+    assert "رسالة لها وحدها" in first.get("/test-flash").get_data(as_text=True)
+    assert "رسالة لها وحدها" in second.get("/test-flash").get_data(as_text=True)
+    assert app.extensions["page_cache"].copies == {}
