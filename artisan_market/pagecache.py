@@ -27,8 +27,9 @@ the database), as soon as it commits, and never before:
 but a CSRF token (a cart, a flashed message or anything else: her own page, rendered). The copy
 is kept by address (path and query), host, language, the htmx headers, and Egypt's date (a
 page that says "today" is not served tomorrow), for at most `PAGE_CACHE_SECONDS`; only a 200
-that set no cookie of its own is kept. Her CSRF token is put back in where the copy had the
-token of the visitor it was rendered for.
+that set no cookie of its own, showed no flashed message and left the session as nobody's is
+kept. Her CSRF token is put back in where the copy had the token of the visitor it was
+rendered for.
 
 Each process keeps its own copies (`PAGE_CACHE_BYTES`, least recently used first out): nothing
 to share or to invalidate between hosts but the number. `PAGE_CACHE_SECONDS=0` turns it off.
