@@ -28,15 +28,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from bench import serving
+from bench.serving import BenchError, free_port
 from tests.browser.conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,10 +64,6 @@ CHROME_FLAGS = " ".join(
 )
 
 
-class BenchError(RuntimeError):
-    """Something other than a score went wrong; the message says what."""
-
-
 def _env(instance: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(INSTANCE_PATH=str(instance), FLASK_APP="wsgi.py", APP_ENV="development")
@@ -83,45 +79,12 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         raise BenchError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     """gunicorn as README.md runs it in production, without its TLS proxy: pages go out
     uncompressed over HTTP/1.1. Threaded workers keep connections alive, as the proxy would
     in front of sync workers (a browser does not open a connection a request)."""
-    cmd = [
-        str(BIN / "gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-        "--keep-alive",
-        "5",
-        "wsgi:app",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"gunicorn stopped:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise BenchError(f"gunicorn did not answer on {base} in 30 s:\n{log.read_text()}")
+    options = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "5"]
+    return serving.gunicorn(options, env, port, log)
 
 
 def _login(base: str) -> str:
@@ -262,7 +225,7 @@ def main() -> int:
         env = _env(scratch)
         _run([str(BIN / "flask"), "db", "upgrade"], env)
         _run([str(BIN / "flask"), "demo"], env)
-        port = _free_port()
+        port = free_port()
         server = _server(env, port, scratch / "gunicorn.log")
         base = f"http://127.0.0.1:{port}"
         cookie = _login(base)

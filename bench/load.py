@@ -29,12 +29,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from bench import serving
+from bench.serving import BenchError, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -54,16 +55,6 @@ PAGES = [
 ]
 
 
-class BenchError(RuntimeError):
-    """Something other than a figure went wrong; the message says what."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(database: Path, instance: Path, port: int, log: Path, *, kept: bool) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
@@ -75,32 +66,8 @@ def _serve(database: Path, instance: Path, port: int, log: Path, *, kept: bool) 
     )
     for name in ("MEDIA_ROOT", "MEDIA_BACKEND", "REDIS_URL", "FLASK_DEBUG", "METRICS_TOKEN"):
         env.pop(name, None)
-    cmd = [
-        str(BIN / "gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "sync",
-        "--access-logfile",
-        "/dev/null",
-        "wsgi:app",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        if proc.poll() is not None:
-            raise BenchError(f"gunicorn stopped:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise BenchError(f"gunicorn did not answer on {base} in 30 s:\n{log.read_text()}")
+    options = ["--workers", str(WORKERS), "--worker-class", "sync", "--access-logfile", "/dev/null"]
+    return serving.gunicorn(options, env, port, log)
 
 
 def _get(url: str) -> str:
@@ -170,7 +137,7 @@ def main() -> int:
     servers = {}
     try:
         for kept in (True, False):
-            port = _free_port()
+            port = free_port()
             log = instance / f"gunicorn-{'kept' if kept else 'rendered'}.log"
             servers[kept] = (
                 f"http://127.0.0.1:{port}",
