@@ -56,6 +56,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.serving import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -102,12 +104,6 @@ def scale_artisans(count: int = SCALE_ARTISANS) -> list[str]:
     from artisan_market.demo import SCALE_PHONE_PREFIX
 
     return [f"{SCALE_PHONE_PREFIX}{n:07d}" for n in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 try:  # loaded here, not in the child: bench.faults starts processes while threads run
